@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+#include "devices/console.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Bytes read from stdin at a time; also what may wait for the sink, so keep it small. */
+#define CONSOLE_CHUNK 256
+
+struct console {
+    struct evloop *loop;
+    struct stopper stop;
+    struct console_input sink;
+    int in_fd, out_fd;
+    int wake_fd; /* eventfd: rx_ready from vCPU threads, and self-pumping of unpollable input */
+
+    bool tty_saved;
+    struct termios saved;
+
+    bool attached;
+    bool watching; /* in_fd is in the event loop */
+    bool pollable; /* epoll accepts in_fd */
+    bool in_done;  /* EOF or a read error: input is over for good */
+
+    struct console_escape esc;
+    size_t pend_off, pend_len; /* filtered bytes the sink has not taken yet */
+    uint8_t pend[CONSOLE_CHUNK + 1];
+};
+
+static const char console_help[] = "\r\nkvmini console escapes:\r\n"
+                                   "  C-a x    quit kvmini\r\n"
+                                   "  C-a C-a  send C-a to the guest\r\n"
+                                   "  C-a h    this help\r\n";
+
+size_t console_escape_filter(struct console_escape *esc, const uint8_t *in, size_t len,
+                             uint8_t *out, unsigned *actions)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = in[i];
+
+        if (!esc->armed) {
+            if (b == CONSOLE_ESCAPE_CHAR)
+                esc->armed = true;
+            else
+                out[n++] = b;
+            continue;
+        }
+        esc->armed = false;
+        switch (b) {
+        case 'x':
+        case 'X':
+            *actions |= CONSOLE_ACT_QUIT;
+            return n; /* the machine is going away: nothing after this is meant for it */
+        case 'h':
+        case 'H':
+            *actions |= CONSOLE_ACT_HELP;
+            break;
+        case CONSOLE_ESCAPE_CHAR:
+            out[n++] = CONSOLE_ESCAPE_CHAR;
+            break;
+        default:
+            out[n++] = CONSOLE_ESCAPE_CHAR;
+            out[n++] = b;
+            break;
+        }
+    }
+    return n;
+}
+
+static void console_wake(struct console *c)
+{
+    uint64_t one = 1;
+
+    /* Fails only if the counter is about to overflow, i.e. a wakeup is pending anyway. */
+    if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+    }
+}
+
+static void console_unwatch(struct console *c)
+{
+    if (!c->watching)
+        return;
+    evloop_del(c->loop, c->in_fd);
+    c->watching = false;
+}
+
+/* Offers the pending bytes to the sink. True when all are gone. */
+static bool console_flush(struct console *c)
+{
+    while (c->pend_off < c->pend_len) {
+        int n = c->sink.receive(c->sink.ctx, c->pend + c->pend_off, c->pend_len - c->pend_off);
+
+        if (n < 0) {
+            /* A sink that fails will not take these bytes later either. */
+            c->pend_off = c->pend_len;
+            break;
+        }
+        if (n == 0)
+            return false;
+        c->pend_off += (size_t)n;
+    }
+    c->pend_off = c->pend_len = 0;
+    return true;
+}
+
+/* Reads one chunk of input, filters it and hands it on. */
+static void console_pump(struct console *c)
+{
+    uint8_t raw[CONSOLE_CHUNK];
+    unsigned actions = 0;
+    ssize_t n;
+
+    if (c->pollable) {
+        /* A stale event from before an evloop_del must not block the loop thread in read(). */
+        struct pollfd p = { .fd = c->in_fd, .events = POLLIN };
+
+        if (poll(&p, 1, 0) <= 0)
+            return;
+    }
+    n = read(c->in_fd, raw, sizeof(raw));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        /* EOF (or a hung-up terminal): the guest keeps running without input. */
+        console_unwatch(c);
+        c->in_done = true;
+        return;
+    }
+
+    c->pend_off = 0;
+    c->pend_len = console_escape_filter(&c->esc, raw, (size_t)n, c->pend, &actions);
+    if (actions & CONSOLE_ACT_HELP) {
+        if (write(STDERR_FILENO, console_help, sizeof(console_help) - 1) < 0) {
+        }
+    }
+    if (actions & CONSOLE_ACT_QUIT)
+        stopper_request(&c->stop, STOP_USER_QUIT, 0);
+
+    if (!console_flush(c))
+        console_unwatch(c); /* resume on console_rx_ready() */
+}
+
+static void console_on_input(void *opaque, uint32_t events)
+{
+    console_pump(opaque);
+}
+
+static void console_on_wake(void *opaque, uint32_t events)
+{
+    struct console *c = opaque;
+    uint64_t count;
+
+    if (read(c->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        return;
+    if (!c->attached || !console_flush(c) || c->in_done || c->in_fd < 0)
+        return;
+
+    if (!c->pollable) {
+        /* One chunk per wakeup, so other sources get their turn between chunks. */
+        console_pump(c);
+        if (!c->in_done && !c->pend_len)
+            console_wake(c);
+        return;
+    }
+    if (!c->watching) {
+        if (evloop_add(c->loop, c->in_fd, EPOLLIN, console_on_input, c) < 0)
+            c->in_done = true; /* no slot left: losing input beats spinning */
+        else
+            c->watching = true;
+    }
+}
+
+int console_create(struct console **out, struct evloop *loop, const struct stopper *stop,
+                   int in_fd, int out_fd)
+{
+    struct console *c;
+    struct termios raw;
+    int rc;
+
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->loop = loop;
+    if (stop)
+        c->stop = *stop;
+    c->in_fd = in_fd;
+    c->out_fd = out_fd;
+
+    c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->wake_fd < 0) {
+        rc = -errno;
+        goto err_free;
+    }
+    rc = evloop_add(loop, c->wake_fd, EPOLLIN, console_on_wake, c);
+    if (rc)
+        goto err_close;
+
+    /* Last, so that no failure above leaves the terminal raw. */
+    if (in_fd >= 0 && isatty(in_fd)) {
+        if (tcgetattr(in_fd, &c->saved) < 0) {
+            rc = -errno;
+            goto err_del;
+        }
+        raw = c->saved;
+        cfmakeraw(&raw);
+        if (tcsetattr(in_fd, TCSANOW, &raw) < 0) {
+            rc = -errno;
+            goto err_del;
+        }
+        c->tty_saved = true;
+    }
+    *out = c;
+    return 0;
+
+err_del:
+    evloop_del(loop, c->wake_fd);
+err_close:
+    close(c->wake_fd);
+err_free:
+    free(c);
+    return rc;
+}
+
+int console_attach(struct console *c, const struct console_input *sink)
+{
+    int rc;
+
+    if (c->attached)
+        return -EBUSY;
+    c->sink = *sink;
+    c->attached = true;
+    if (c->in_fd < 0)
+        return 0;
+
+    rc = evloop_add(c->loop, c->in_fd, EPOLLIN, console_on_input, c);
+    if (rc == 0) {
+        c->pollable = true;
+        c->watching = true;
+        return 0;
+    }
+    if (rc != -EPERM)
+        return rc;
+    /* epoll refuses regular files and /dev/null: they are always readable, so pump them. */
+    console_wake(c);
+    return 0;
+}
+
+ssize_t console_write(struct console *c, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = write(c->out_fd, p + done, len - done);
+
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* Someone else made stdout non-blocking; we still owe the guest a full write. */
+            struct pollfd pfd = { .fd = c->out_fd, .events = POLLOUT };
+
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                return -errno;
+            continue;
+        }
+        return n < 0 ? -errno : -EIO;
+    }
+    return (ssize_t)len;
+}
+
+void console_rx_ready(struct console *c)
+{
+    console_wake(c);
+}
+
+void console_restore(struct console *c)
+{
+    if (c && c->tty_saved)
+        tcsetattr(c->in_fd, TCSANOW, &c->saved);
+}
+
+void console_destroy(struct console *c)
+{
+    if (!c)
+        return;
+    console_unwatch(c);
+    evloop_del(c->loop, c->wake_fd);
+    close(c->wake_fd);
+    console_restore(c);
+    free(c);
+}

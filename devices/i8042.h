@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Just enough of an 8042 keyboard controller for Linux to probe it and to reset the machine
+ * through it: the command byte, self tests, the output port, and the reset pulse (command 0xFE,
+ * or an output port write with bit 0 clear), which becomes STOP_RESET. No keyboard or mouse is
+ * attached yet, so no interrupts are raised and data written to the keyboard goes nowhere.
+ */
+#ifndef KVMINI_DEVICES_I8042_H
+#define KVMINI_DEVICES_I8042_H
+
+#include "vmm/bus.h"
+#include "vmm/stop.h"
+
+struct i8042;
+
+/*
+ * Allocates the controller and registers PORT_I8042_DATA and PORT_I8042_CMD on pio; stop is
+ * copied. 0 or -errno. Both ports are checked first (-EEXIST, -EPERM), so only -ENOMEM can leave
+ * the first one registered (bus.h has no removal): the caller must then discard the bus.
+ */
+int i8042_create(struct i8042 **out, struct bus *pio, const struct stopper *stop);
+
+/* Frees the controller (NULL-safe). The bus must no longer dispatch to it. */
+void i8042_destroy(struct i8042 *k);
+
+#endif

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+static int parse(struct vm_config *cfg, char *err, const char *const *args, int n)
+{
+    enum cli_action action;
+
+    return cli_parse(n, (char *const *)args, cfg, &action, err, 256);
+}
+
+#define PARSE(cfg, err, ...)                                                                       \
+    parse(cfg, err, (const char *const[]){ "kvmini", __VA_ARGS__ },                                \
+          (int)(sizeof((const char *const[]){ "kvmini", __VA_ARGS__ }) / sizeof(char *)))
+
+START_TEST(sizes_take_suffixes)
+{
+    uint64_t v;
+
+    ck_assert_int_eq(parse_size("4096", &v), 0);
+    ck_assert_uint_eq(v, 4096);
+    ck_assert_int_eq(parse_size("64K", &v), 0);
+    ck_assert_uint_eq(v, 64 << 10);
+    ck_assert_int_eq(parse_size("512m", &v), 0);
+    ck_assert_uint_eq(v, 512ULL << 20);
+    ck_assert_int_eq(parse_size("2G", &v), 0);
+    ck_assert_uint_eq(v, 2ULL << 30);
+    ck_assert_int_eq(parse_size("2GiB", &v), 0);
+    ck_assert_int_eq(parse_size("1T", &v), 0);
+    ck_assert_uint_eq(v, 1ULL << 40);
+    ck_assert_int_eq(parse_size("", &v), -EINVAL);
+    ck_assert_int_eq(parse_size("G", &v), -EINVAL);
+    ck_assert_int_eq(parse_size("-1", &v), -EINVAL);
+    ck_assert_int_eq(parse_size("12X", &v), -EINVAL);
+    ck_assert_int_eq(parse_size("1GG", &v), -EINVAL);
+    ck_assert_int_eq(parse_size("1.5G", &v), -EINVAL);
+    ck_assert_int_eq(parse_size("99999999999999999999", &v), -ERANGE);
+    ck_assert_int_eq(parse_size("17179869184G", &v), -ERANGE);
+}
+END_TEST
+
+START_TEST(run_options)
+{
+    struct vm_config cfg;
+    char err[256];
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k.elf", "--mem", "256M", "--cpus=2",
+                           "--append", "console=ttyS0 quiet", "--initrd=i.cpio", "--stats"),
+                     0);
+    ck_assert_str_eq(cfg.kernel, "k.elf");
+    ck_assert_uint_eq(cfg.mem_size, 256ULL << 20);
+    ck_assert_uint_eq(cfg.cpus, 2);
+    ck_assert_str_eq(cfg.append, "console=ttyS0 quiet");
+    ck_assert_str_eq(cfg.initrd, "i.cpio");
+    ck_assert(cfg.stats);
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k"), 0);
+    ck_assert_uint_eq(cfg.mem_size, CLI_DEFAULT_MEM);
+    ck_assert_uint_eq(cfg.cpus, 1);
+}
+END_TEST
+
+START_TEST(bad_input_names_the_problem)
+{
+    struct vm_config cfg;
+    char err[256];
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--mem", "0"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "--mem"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--mem", "1M"), -EINVAL);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--mem", "lots"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a size"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--cpus", "0"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "at least one"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--cpus", "65"), -EINVAL);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--cpus", "-1"), -EINVAL);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--cpus", "2x"), -EINVAL);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--frobnicate"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "unknown option '--frobnicate'"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "--kernel FILE"));
+    ck_assert_int_eq(PARSE(&cfg, err, "start"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "unknown command"));
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    struct vm_config cfg;
+    enum cli_action action;
+    char err[256];
+    const char *help[] = { "kvmini", "--help" };
+    const char *version[] = { "kvmini", "--version" };
+    const char *run_help[] = { "kvmini", "run", "--help" };
+
+    ck_assert_int_eq(cli_parse(2, (char *const *)help, &cfg, &action, err, sizeof(err)), 0);
+    ck_assert_int_eq(action, CLI_HELP);
+    ck_assert_int_eq(cli_parse(2, (char *const *)version, &cfg, &action, err, sizeof(err)), 0);
+    ck_assert_int_eq(action, CLI_VERSION);
+    ck_assert_int_eq(cli_parse(3, (char *const *)run_help, &cfg, &action, err, sizeof(err)), 0);
+    ck_assert_int_eq(action, CLI_HELP);
+    ck_assert_ptr_nonnull(strstr(cli_usage(), "--kernel FILE"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, sizes_take_suffixes);
+    tcase_add_test(tc, run_options);
+    tcase_add_test(tc, bad_input_names_the_problem);
+    tcase_add_test(tc, help_and_version);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

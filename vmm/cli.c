@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: kvmini run --kernel FILE [options]\n"
+    "       kvmini --help | --version\n"
+    "\n"
+    "Runs a virtual machine on /dev/kvm.\n"
+    "\n"
+    "options for run:\n"
+    "  --kernel FILE   kernel or tiny guest to boot (ELF64: PVH or 64-bit entry)\n"
+    "  --initrd FILE   initial ramdisk, loaded high in guest RAM\n"
+    "  --append STR    kernel command line\n"
+    "  --mem SIZE      guest RAM, with K/M/G suffix (default 128M, at least 2M)\n"
+    "  --cpus N        number of vCPUs (default 1)\n"
+    "  --stats         at exit, print VM exits by reason and by address, time per vCPU\n"
+    "\n"
+    "console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help.\n"
+    "exit status: the guest's (debug-exit port 0x501), 0 on power-off or reset,\n"
+    "  64 usage, 65 bad kernel/initrd, 66 file not found, 69 no usable KVM, 70 kvmini error,\n"
+    "  80 triple fault, 81 KVM internal/emulation error, 82 entry failed, 83 guest panic,\n"
+    "  128+N killed by signal N. See README.md.\n";
+
+const char *cli_usage(void)
+{
+    return usage_text;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+    uint64_t value = 0, mult = 1;
+    const char *p = s;
+
+    if (!s || !isdigit((unsigned char)*p))
+        return -EINVAL;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (__builtin_mul_overflow(value, 10, &value) ||
+            __builtin_add_overflow(value, (uint64_t)(*p - '0'), &value))
+            return -ERANGE;
+    }
+    switch (toupper((unsigned char)*p)) {
+    case 'K':
+        mult = 1ULL << 10;
+        break;
+    case 'M':
+        mult = 1ULL << 20;
+        break;
+    case 'G':
+        mult = 1ULL << 30;
+        break;
+    case 'T':
+        mult = 1ULL << 40;
+        break;
+    case '\0':
+        break;
+    default:
+        return -EINVAL;
+    }
+    if (*p) {
+        p++;
+        if (*p == 'i')
+            p++;
+        if (*p == 'B')
+            p++;
+    }
+    if (*p)
+        return -EINVAL;
+    if (__builtin_mul_overflow(value, mult, out))
+        return -ERANGE;
+    return 0;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static int parse_cpus(const char *s, unsigned int *out)
+{
+    char *end;
+    unsigned long n;
+
+    if (!isdigit((unsigned char)*s))
+        return -EINVAL;
+    errno = 0;
+    n = strtoul(s, &end, 10);
+    if (errno || *end || n > 0xffffffffUL)
+        return -EINVAL;
+    *out = (unsigned int)n;
+    return 0;
+}
+
+/* Options that take a value accept both "--opt VALUE" and "--opt=VALUE". */
+static const char *option_value(int argc, char *const argv[], int *i, const char *name)
+{
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+
+    if (strncmp(arg, name, len))
+        return NULL;
+    if (arg[len] == '=')
+        return arg + len + 1;
+    if (arg[len] == '\0' && *i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static bool takes_value(const char *arg)
+{
+    static const char *const names[] = { "--kernel", "--initrd", "--append", "--mem", "--cpus" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(arg, names[i]))
+            return true;
+    return false;
+}
+
+int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_action *action,
+              char *err, size_t errlen)
+{
+    const char *v;
+    int i = 1;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->mem_size = CLI_DEFAULT_MEM;
+    cfg->cpus = 1;
+    *action = CLI_RUN;
+
+    if (argc < 2)
+        return fail(err, errlen, "no command given; try 'kvmini run --kernel FILE' or --help");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        *action = CLI_HELP;
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        *action = CLI_VERSION;
+        return 0;
+    }
+    if (strcmp(argv[1], "run"))
+        return fail(err, errlen, "unknown command '%s'; the command is 'run' (see --help)",
+                    argv[1]);
+
+    for (i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            *action = CLI_HELP;
+            return 0;
+        }
+        if (!strcmp(arg, "--stats")) {
+            cfg->stats = true;
+        } else if ((v = option_value(argc, argv, &i, "--kernel"))) {
+            cfg->kernel = v;
+        } else if ((v = option_value(argc, argv, &i, "--initrd"))) {
+            cfg->initrd = v;
+        } else if ((v = option_value(argc, argv, &i, "--append"))) {
+            cfg->append = v;
+        } else if ((v = option_value(argc, argv, &i, "--mem"))) {
+            int rc = parse_size(v, &cfg->mem_size);
+
+            if (rc == -ERANGE)
+                return fail(err, errlen, "--mem %s is too large", v);
+            if (rc)
+                return fail(err, errlen, "--mem '%s' is not a size; use e.g. 512M or 2G", v);
+            if (cfg->mem_size < CLI_MIN_MEM)
+                return fail(err, errlen, "--mem %s is too small; give at least 2M", v);
+            if (cfg->mem_size & 0xfff)
+                return fail(err, errlen, "--mem %s is not a multiple of 4K; use e.g. 512M", v);
+        } else if ((v = option_value(argc, argv, &i, "--cpus"))) {
+            if (parse_cpus(v, &cfg->cpus))
+                return fail(err, errlen, "--cpus '%s' is not a number; use e.g. --cpus 2", v);
+            if (cfg->cpus == 0)
+                return fail(err, errlen, "--cpus 0: a VM needs at least one vCPU");
+            if (cfg->cpus > KVMINI_MAX_VCPUS)
+                return fail(err, errlen, "--cpus %u is above kvmini's limit of %d", cfg->cpus,
+                            KVMINI_MAX_VCPUS);
+        } else if (takes_value(arg)) {
+            return fail(err, errlen, "%s needs a value (see --help)", arg);
+        } else {
+            return fail(err, errlen, "unknown option '%s' (see --help)", arg);
+        }
+    }
+    if (!cfg->kernel)
+        return fail(err, errlen, "no kernel given; add --kernel FILE");
+    return 0;
+}

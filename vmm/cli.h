@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line: parsed and checked for form here; checks against the host come later. */
+#ifndef KVMINI_CLI_H
+#define KVMINI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_DEFAULT_MEM  (128ULL << 20)
+#define CLI_MIN_MEM      (2ULL << 20)
+#define KVMINI_MAX_VCPUS 64 /* the tiny runtime and the boot tables size for this many */
+
+enum cli_action {
+    CLI_RUN,
+    CLI_HELP,
+    CLI_VERSION,
+};
+
+struct vm_config {
+    const char *kernel;
+    const char *initrd;
+    const char *append;
+    uint64_t mem_size;
+    unsigned int cpus;
+    bool stats;
+};
+
+/*
+ * Parses argv. Returns 0 and fills cfg/action, or -EINVAL with a one-line message in err that
+ * names the problem and the fix.
+ */
+int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_action *action,
+              char *err, size_t errlen);
+
+/*
+ * A size: digits with an optional K, M, G or T suffix (powers of 1024, optional "B"/"iB"),
+ * a plain number is bytes. Returns 0, -EINVAL for bad form, -ERANGE on overflow.
+ */
+int parse_size(const char *s, uint64_t *out);
+
+/* Usage text for --help. */
+const char *cli_usage(void);
+
+#endif

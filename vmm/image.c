@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "firmware/boot.h"
+#include "firmware/layout.h"
+#include "vmm/log.h"
+#include "vmm/stop.h"
+
+static int map_file(struct mapped_file *f, const char *path, const char *what)
+{
+    struct stat st;
+    int fd, rc = 0;
+
+    f->path = path;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("cannot open %s '%s': %s; check the path", what, path, strerror(errno));
+        return EXIT_NO_FILE;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        log_error("%s '%s' is not a regular file; give the path of a file", what, path);
+        rc = EXIT_NO_FILE;
+        goto out;
+    }
+    if (st.st_size == 0) {
+        log_error("%s '%s' is empty; give a %s image", what, path, what);
+        rc = EXIT_BAD_IMAGE;
+        goto out;
+    }
+    f->size = (size_t)st.st_size;
+    /* Private and writable: libelf may touch what it reads; nothing reaches the file. */
+    f->data = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (f->data == MAP_FAILED) {
+        f->data = NULL;
+        log_error("cannot map %s '%s': %s", what, path, strerror(errno));
+        rc = EXIT_NO_FILE;
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+static int looks_like_bzimage(const struct mapped_file *f)
+{
+    return f->size > 0x206 && !memcmp((const uint8_t *)f->data + 0x202, "HdrS", 4);
+}
+
+int boot_files_open(struct boot_files *files, const char *kernel, const char *initrd,
+                    uint64_t mem_size)
+{
+    uint64_t ram_end = mem_size < LAYOUT_MMIO_HOLE_START ? mem_size : LAYOUT_MMIO_HOLE_START;
+    char why[256];
+    int rc;
+
+    memset(files, 0, sizeof(*files));
+    if ((rc = map_file(&files->kernel, kernel, "kernel")))
+        return rc;
+    if (!elf_is_elf(files->kernel.data, files->kernel.size)) {
+        if (looks_like_bzimage(&files->kernel))
+            log_error("kernel '%s' is a bzImage; this kvmini boots ELF kernels (vmlinux with a "
+                      "PVH note, or a kvmini tiny guest) so far: pass the vmlinux",
+                      kernel);
+        else
+            log_error("kernel '%s' is not a kernel kvmini can boot (neither ELF nor bzImage)",
+                      kernel);
+        return EXIT_BAD_IMAGE;
+    }
+    if (elf_probe(files->kernel.data, files->kernel.size, ram_end, &files->plan, why,
+                  sizeof(why))) {
+        log_error("kernel '%s': %s", kernel, why);
+        return EXIT_BAD_IMAGE;
+    }
+    if (!initrd)
+        return 0;
+    if ((rc = map_file(&files->initrd, initrd, "initrd")))
+        return rc;
+    /* Linux wants the initrd below 2 GiB on the 64-bit boot protocol's defaults; stay low. */
+    files->initrd_addr =
+        boot_place_high(files->plan.highest, ram_end < 0x80000000 ? ram_end : 0x80000000,
+                        files->initrd.size);
+    if (!files->initrd_addr) {
+        log_error("initrd '%s' (%zu KiB) does not fit in guest RAM above the kernel; give more "
+                  "--mem",
+                  initrd, files->initrd.size >> 10);
+        return EXIT_BAD_IMAGE;
+    }
+    return 0;
+}
+
+void boot_files_close(struct boot_files *files)
+{
+    if (files->kernel.data)
+        munmap(files->kernel.data, files->kernel.size);
+    if (files->initrd.data)
+        munmap(files->initrd.data, files->initrd.size);
+    memset(files, 0, sizeof(*files));
+}

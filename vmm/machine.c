@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/machine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/console.h"
+#include "devices/debugdev.h"
+#include "devices/i8042.h"
+#include "devices/ioapic.h"
+#include "devices/serial.h"
+#include "firmware/boot.h"
+#include "firmware/layout.h"
+#include "vmm/log.h"
+
+/* Glue between the console and the serial port, neither of which knows the other. */
+static ssize_t to_console(void *ctx, const void *buf, size_t len)
+{
+    return console_write(ctx, buf, len);
+}
+
+static void serial_has_room(void *ctx)
+{
+    console_rx_ready(ctx);
+}
+
+static int to_serial(void *ctx, const uint8_t *buf, size_t len)
+{
+    return serial_receive(ctx, buf, len);
+}
+
+static void destroy_console(void *dev)
+{
+    console_destroy(dev);
+}
+static void destroy_serial(void *dev)
+{
+    serial_destroy(dev);
+}
+static void destroy_debugdev(void *dev)
+{
+    debugdev_destroy(dev);
+}
+static void destroy_i8042(void *dev)
+{
+    i8042_destroy(dev);
+}
+static void destroy_ioapic(void *dev)
+{
+    ioapic_destroy(dev);
+}
+
+static void ioapic_eoi_hook(void *ctx, uint8_t vector)
+{
+    ioapic_eoi(ctx, vector);
+}
+
+static int add_interrupt_controller(struct machine *m)
+{
+    struct vm *vm = &m->vm;
+    struct ioapic *ioapic;
+    int rc;
+
+    if (!vm->split_irqchip)
+        return 0; /* KVM emulates the IOAPIC itself */
+    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi)))
+        return rc;
+    if ((rc = vm_add_device(vm, "ioapic", ioapic, destroy_ioapic))) {
+        ioapic_destroy(ioapic);
+        return rc;
+    }
+    vm->irq = *ioapic_irq_sink(ioapic);
+    vm->eoi = (struct eoi_listener){ .eoi = ioapic_eoi_hook, .ctx = ioapic };
+    return 0;
+}
+
+static int add_console_and_serial(struct machine *m)
+{
+    struct vm *vm = &m->vm;
+    struct console *con;
+    struct serial *serial;
+    struct serial_output out;
+    struct console_input in;
+    int rc;
+
+    if ((rc = console_create(&con, &vm->loop, &vm->stopper)))
+        return rc;
+    if ((rc = vm_add_device(vm, "console", con, destroy_console))) {
+        console_destroy(con);
+        return rc;
+    }
+    m->console = con;
+
+    out = (struct serial_output){ .write = to_console, .rx_ready = serial_has_room, .ctx = con };
+    if ((rc = serial_create(&serial, &vm->pio, PORT_COM1,
+                            (struct irq_line){ .sink = &vm->irq, .gsi = GSI_COM1 }, &out)))
+        return rc;
+    if ((rc = vm_add_device(vm, "serial", serial, destroy_serial))) {
+        serial_destroy(serial);
+        return rc;
+    }
+    in = (struct console_input){ .receive = to_serial, .ctx = serial };
+    return console_set_input(con, &in);
+}
+
+static int add_devices(struct machine *m)
+{
+    struct vm *vm = &m->vm;
+    struct debugdev *dbg;
+    struct i8042 *kbc;
+    int rc;
+
+    if ((rc = add_interrupt_controller(m)) || (rc = add_console_and_serial(m)))
+        return rc;
+
+    if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &vm->stopper, m->started_ns)))
+        return rc;
+    if ((rc = vm_add_device(vm, "debug", dbg, destroy_debugdev))) {
+        debugdev_destroy(dbg);
+        return rc;
+    }
+    m->debug = dbg;
+
+    if ((rc = i8042_create(&kbc, &vm->pio, &vm->stopper)))
+        return rc;
+    if ((rc = vm_add_device(vm, "i8042", kbc, destroy_i8042))) {
+        i8042_destroy(kbc);
+        return rc;
+    }
+    return 0;
+}
+
+static int load_guest(struct machine *m, const struct vm_config *cfg,
+                      const struct boot_files *files)
+{
+    struct vm *vm = &m->vm;
+    const struct elf_plan *plan = &files->plan;
+    struct boot_info info = {
+        .cmdline = cfg->append,
+        .initrd_addr = files->initrd_addr,
+        .initrd_size = files->initrd.data ? files->initrd.size : 0,
+    };
+    int rc;
+
+    if (elf_load(plan, files->kernel.data, &vm->mem) ||
+        (info.initrd_size &&
+         gmem_write(&vm->mem, info.initrd_addr, files->initrd.data, info.initrd_size))) {
+        log_error("kernel or initrd does not fit in guest memory; give more --mem");
+        return EXIT_BAD_IMAGE;
+    }
+    if ((rc = boot_write_tables(&vm->mem, &info))) {
+        log_error("cannot write the boot tables: %s", strerror(-rc));
+        return EXIT_VMM_ERROR;
+    }
+
+    for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+
+        /*
+         * Guests that carry the KVMINI all-vCPUs flag get every vCPU at the entry at once (no
+         * INIT/SIPI, which PVM hosts do not deliver to tiny guests); others start the BSP only.
+         */
+        if (i > 0 && !(plan->note_flags & KVMINI_NOTE_F_ALL_VCPUS)) {
+            v->wait_for_sipi = true;
+        } else if (plan->kind == ENTRY_PVH) {
+            boot_state_pvh(&v->boot_regs, &v->boot_sregs, plan->entry);
+        } else {
+            boot_state_entry64(&v->boot_regs, &v->boot_sregs, plan->entry);
+        }
+        if ((rc = vcpu_set_boot_state(v))) {
+            log_error("cannot set the boot state of vCPU %u: %s", i, strerror(-rc));
+            return EXIT_VMM_ERROR;
+        }
+    }
+    return 0;
+}
+
+int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
+                   const struct boot_files *files)
+{
+    int rc;
+
+    memset(m, 0, sizeof(*m));
+    m->started_ns = stats_now_ns();
+    if ((rc = vm_create(&m->vm, kvm_fd, cfg->mem_size, cfg->cpus)))
+        return EXIT_VMM_ERROR;
+    m->vm.stats_enabled = cfg->stats;
+    if ((rc = add_devices(m))) {
+        log_error("cannot create the devices: %s", strerror(-rc));
+        return EXIT_VMM_ERROR;
+    }
+    return load_guest(m, cfg, files);
+}
+
+static const char *device_at(void *ctx, enum stats_space space, uint64_t addr)
+{
+    struct vm *vm = ctx;
+    const struct bus_range *r = bus_find(space == STATS_PIO ? &vm->pio : &vm->mmio, addr);
+
+    if (r)
+        return r->name;
+    if (space == STATS_MMIO && addr >= LAYOUT_ROM_START && addr < LAYOUT_ROM_END)
+        return "(rom)";
+    return NULL;
+}
+
+void machine_finish(struct machine *m, enum stop_cause cause, int status)
+{
+    struct vm *vm = &m->vm;
+
+    if (m->console)
+        console_restore(m->console);
+    if (vm->stats_enabled) {
+        struct vcpu_stats *all = calloc(vm->nr_vcpus, sizeof(*all));
+
+        if (all) {
+            for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+                all[i] = vm->vcpus[i].stats;
+            stats_print(stderr, all, vm->nr_vcpus, device_at, vm);
+            free(all);
+        }
+        if (m->debug)
+            debugdev_print_marks(m->debug, stderr);
+        fprintf(stderr, "stopped: %s, exit status %d, %.3f ms after start\r\n",
+                stop_cause_name(cause), stop_exit_status(cause, status),
+                (stats_now_ns() - m->started_ns) / 1e6);
+    }
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (m->console)
+        console_restore(m->console);
+    vm_destroy(&m->vm);
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvmini: parse and check everything that can be checked, create the VM, run it, report, exit.
+ * Every check that does not need KVM runs before /dev/kvm is opened, so bad input gets a clear
+ * answer on any machine.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "firmware/layout.h"
+#include "vmm/cli.h"
+#include "vmm/image.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+#include "vmm/vm.h"
+
+static uint64_t host_ram_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+}
+
+static int check_host_limits(const struct vm_config *cfg)
+{
+    uint64_t host = host_ram_bytes();
+
+    if (host && cfg->mem_size > host) {
+        log_error("--mem %llu MiB is more than this host's %llu MiB of RAM; give less",
+                  (unsigned long long)(cfg->mem_size >> 20), (unsigned long long)(host >> 20));
+        return EXIT_USAGE;
+    }
+    if (cfg->append && strlen(cfg->append) >= LAYOUT_CMDLINE_MAX) {
+        log_error("--append is %zu bytes, longer than the %d kvmini passes; shorten it",
+                  strlen(cfg->append), LAYOUT_CMDLINE_MAX - 1);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char err[256];
+    struct vm_config cfg;
+    enum cli_action action;
+    struct boot_files files;
+    struct machine machine;
+    const char *kvm_dev = getenv("KVMINI_KVM_DEVICE");
+    enum stop_cause cause = STOP_NONE;
+    int kvm_fd, stop_status = 0, rc;
+    unsigned int max;
+
+    if (cli_parse(argc, argv, &cfg, &action, err, sizeof(err))) {
+        log_error("%s", err);
+        return EXIT_USAGE;
+    }
+    if (action == CLI_HELP) {
+        fputs(cli_usage(), stdout);
+        return EXIT_OK;
+    }
+    if (action == CLI_VERSION) {
+        printf("kvmini %s\n", KVMINI_VERSION);
+        return EXIT_OK;
+    }
+    if ((rc = check_host_limits(&cfg)))
+        return rc;
+    if ((rc = boot_files_open(&files, cfg.kernel, cfg.initrd, cfg.mem_size))) {
+        boot_files_close(&files);
+        return rc;
+    }
+
+    if (kvm_open_checked(kvm_dev ? kvm_dev : "/dev/kvm", &kvm_fd)) {
+        boot_files_close(&files);
+        return EXIT_NO_KVM;
+    }
+    max = kvm_max_vcpus(kvm_fd);
+    if (cfg.cpus > max) {
+        log_error("--cpus %u is more than this KVM allows (%u); give at most %u", cfg.cpus, max,
+                  max);
+        close(kvm_fd);
+        boot_files_close(&files);
+        return EXIT_USAGE;
+    }
+
+    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files))) {
+        machine_destroy(&machine);
+        boot_files_close(&files);
+        return rc;
+    }
+    /* The guest has its own copy of everything now. */
+    boot_files_close(&files);
+
+    if (vm_run(&machine.vm, &cause, &stop_status) < 0 && cause == STOP_NONE)
+        cause = STOP_VMM_ERROR;
+    machine_finish(&machine, cause, stop_status);
+    machine_destroy(&machine);
+    return stop_exit_status(cause, stop_status);
+}

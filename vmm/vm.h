@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual machine: the KVM VM fd, guest memory, the two buses, the interrupt plumbing, the event
+ * loop and the vCPUs. The VM names no device: the code that assembles a machine (machine.c)
+ * creates devices, hands them the buses/irq/loop, and registers a destructor here.
+ */
+#ifndef KVMINI_VM_H
+#define KVMINI_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/bus.h"
+#include "vmm/evloop.h"
+#include "vmm/gmem.h"
+#include "vmm/irq.h"
+#include "vmm/stats.h"
+#include "vmm/stop.h"
+
+#define VM_MAX_DEVICES 16
+
+struct vm;
+
+struct vcpu {
+    struct vm *vm;
+    unsigned int index; /* also its APIC id */
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool started;
+    struct kvm_regs boot_regs;
+    struct kvm_sregs boot_sregs;
+    bool wait_for_sipi; /* an AP that sleeps until the BSP sends INIT/SIPI */
+    struct vcpu_stats stats;
+};
+
+struct vm_device {
+    const char *name;
+    void *dev;
+    void (*destroy)(void *dev);
+};
+
+/* Called with the vector when a level-triggered interrupt is acknowledged (split irqchip). */
+struct eoi_listener {
+    void (*eoi)(void *ctx, uint8_t vector);
+    void *ctx;
+};
+
+struct vm {
+    int kvm_fd;
+    int vm_fd;
+    int run_size;
+    bool is_pvm; /* the host's KVM is PVM: CPL0 guest code is emulated (see docs) */
+    bool split_irqchip;
+    bool readonly_mem;
+    uint32_t tsc_khz;
+
+    struct gmem mem;
+    struct bus pio;
+    struct bus mmio;
+    struct evloop loop;
+    struct stopper stopper;     /* what devices call to stop the VM */
+    struct irq_sink irq;        /* what devices raise interrupts through */
+    struct msi_sender msi;      /* what an emulated IOAPIC delivers through */
+    struct eoi_listener eoi;    /* set by whoever emulates the IOAPIC */
+
+    unsigned int nr_vcpus;
+    unsigned int nr_vcpus_planned; /* what CPUID reports, set before any vCPU exists */
+    struct vcpu *vcpus;
+    struct kvm_cpuid2 *cpuid;
+
+    struct vm_device devices[VM_MAX_DEVICES];
+    unsigned int nr_devices;
+
+    int signal_fd; /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
+    bool stats_enabled;
+    uint64_t unhandled_mmio_warnings; /* atomically counted, to rate-limit warnings */
+
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    enum stop_cause stop_cause;
+    int stop_status;
+    volatile int stopping; /* read by vCPU threads between exits */
+};
+
+/*
+ * Opens kvm_dev and checks the API version and the capabilities kvmini needs. On failure prints
+ * one line saying what is wrong and how to fix it, and returns -errno.
+ */
+int kvm_open_checked(const char *kvm_dev, int *kvm_fd);
+
+/* Largest vCPU count KVM allows for one VM. */
+unsigned int kvm_max_vcpus(int kvm_fd);
+
+/*
+ * Creates the VM: memory of mem_size with its memslots, the irqchip (split when KVM can),
+ * nr_vcpus vCPUs with CPUID, the event loop. Takes ownership of kvm_fd. 0 or -errno (printed).
+ */
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpus);
+
+/* Registers dev to be destroyed, in reverse order of registration, when the VM is. */
+int vm_add_device(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev));
+
+/* Freezes the buses, starts the event loop and the vCPUs, and waits for a stop request. */
+int vm_run(struct vm *vm, enum stop_cause *cause, int *status);
+
+/* Asks the VM to stop; the first request wins. Safe from any thread. */
+void vm_request_stop(struct vm *vm, enum stop_cause cause, int status);
+
+/* Destroys devices in reverse order, then vCPUs, memory and fds. Safe on a partial VM. */
+void vm_destroy(struct vm *vm);
+
+/* vCPU side (vcpu.c). */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
+int vcpu_set_boot_state(struct vcpu *vcpu);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* CPUID (cpuid.c): fetched once per VM, specialised per vCPU. */
+int cpuid_init(struct vm *vm);
+int cpuid_apply(struct vm *vm, struct vcpu *vcpu);
+
+#endif
