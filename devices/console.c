@@ -78,8 +78,8 @@ static void console_wake(struct console *c)
 {
     uint64_t one = 1;
 
-    /* Fails only if the counter is about to overflow, i.e. a wakeup is pending anyway. */
     if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+        /* Only if the counter would overflow, i.e. a wakeup is pending anyway. */
     }
 }
 
@@ -138,6 +138,7 @@ static void console_pump(struct console *c)
     c->pend_len = console_escape_filter(&c->esc, raw, (size_t)n, c->pend, &actions);
     if (actions & CONSOLE_ACT_HELP) {
         if (write(STDERR_FILENO, console_help, sizeof(console_help) - 1) < 0) {
+            /* Nowhere left to complain to. */
         }
     }
     if (actions & CONSOLE_ACT_QUIT)
@@ -177,8 +178,8 @@ static void console_on_wake(void *opaque, uint32_t events)
     }
 }
 
-int console_create(struct console **out, struct evloop *loop, const struct stopper *stop,
-                   int in_fd, int out_fd)
+int console_create(struct console **out, struct evloop *loop, const struct stopper *stop, int in_fd,
+                   int out_fd)
 {
     struct console *c;
     struct termios raw;

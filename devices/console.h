@@ -63,8 +63,8 @@ struct console;
  * raw mode if it is a terminal. Does not read input until console_attach(). The fds stay the
  * caller's. Call before evloop_start(). 0 or -errno (the terminal is left untouched).
  */
-int console_create(struct console **out, struct evloop *loop, const struct stopper *stop,
-                   int in_fd, int out_fd);
+int console_create(struct console **out, struct evloop *loop, const struct stopper *stop, int in_fd,
+                   int out_fd);
 
 /*
  * Starts feeding input to sink (copied). Call before evloop_start(), once. Input that epoll

@@ -54,7 +54,7 @@ static void debugdev_mark(struct debugdev *d, uint32_t id)
 
     pthread_mutex_lock(&d->lock);
     if (d->nr_marks < DEBUGDEV_MAX_MARKS) {
-        /* A start time in the future would wrap: clamp, a 0 says "before we started" well enough. */
+        /* A start time in the future would wrap; 0 says "before the start" well enough. */
         d->marks[d->nr_marks++] = (struct debugdev_mark){
             .ns = now > d->start_ns ? now - d->start_ns : 0,
             .id = id,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/console.h"
 #include "devices/debugdev.h"
@@ -65,7 +66,9 @@ static int add_interrupt_controller(struct machine *m)
 
     if (!vm->split_irqchip)
         return 0; /* KVM emulates the IOAPIC itself */
-    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi)))
+    struct ioapic_route_hook routes = { .update = vm_ioapic_route, .ctx = vm };
+
+    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi, &routes)))
         return rc;
     if ((rc = vm_add_device(vm, "ioapic", ioapic, destroy_ioapic))) {
         ioapic_destroy(ioapic);
@@ -85,7 +88,7 @@ static int add_console_and_serial(struct machine *m)
     struct console_input in;
     int rc;
 
-    if ((rc = console_create(&con, &vm->loop, &vm->stopper)))
+    if ((rc = console_create(&con, &vm->loop, &vm->stopper, STDIN_FILENO, STDOUT_FILENO)))
         return rc;
     if ((rc = vm_add_device(vm, "console", con, destroy_console))) {
         console_destroy(con);
@@ -102,7 +105,7 @@ static int add_console_and_serial(struct machine *m)
         return rc;
     }
     in = (struct console_input){ .receive = to_serial, .ctx = serial };
-    return console_set_input(con, &in);
+    return console_attach(con, &in);
 }
 
 static int add_devices(struct machine *m)
@@ -206,6 +209,17 @@ static const char *device_at(void *ctx, enum stats_space space, uint64_t addr)
     return NULL;
 }
 
+static void print_boot_marks(struct debugdev *dbg)
+{
+    struct debugdev_mark marks[DEBUGDEV_MAX_MARKS];
+    size_t dropped = 0, n = debugdev_marks(dbg, marks, DEBUGDEV_MAX_MARKS, &dropped);
+
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "boot mark %u at %.3f ms\r\n", marks[i].id, marks[i].ns / 1e6);
+    if (dropped)
+        fprintf(stderr, "(%zu later boot marks dropped)\r\n", dropped);
+}
+
 void machine_finish(struct machine *m, enum stop_cause cause, int status)
 {
     struct vm *vm = &m->vm;
@@ -222,7 +236,7 @@ void machine_finish(struct machine *m, enum stop_cause cause, int status)
             free(all);
         }
         if (m->debug)
-            debugdev_print_marks(m->debug, stderr);
+            print_boot_marks(m->debug);
         fprintf(stderr, "stopped: %s, exit status %d, %.3f ms after start\r\n",
                 stop_cause_name(cause), stop_exit_status(cause, status),
                 (stats_now_ns() - m->started_ns) / 1e6);

@@ -4,6 +4,7 @@
  * Every check that does not need KVM runs before /dev/kvm is opened, so bad input gets a clear
  * answer on any machine.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
     int kvm_fd, stop_status = 0, rc;
     unsigned int max;
 
+    /* A closed stdout must surface as a write error, not kill kvmini with the guest mid-write. */
+    signal(SIGPIPE, SIG_IGN);
     if (cli_parse(argc, argv, &cfg, &action, err, sizeof(err))) {
         log_error("%s", err);
         return EXIT_USAGE;

@@ -76,6 +76,13 @@ int vcpu_set_boot_state(struct vcpu *vcpu)
     if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 ||
         ioctl(vcpu->fd, KVM_SET_REGS, &vcpu->boot_regs) < 0)
         return -errno;
+    /* KVM creates APs waiting for INIT/SIPI; one started directly must be made runnable. */
+    if (vcpu->index > 0) {
+        struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+        if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+            return -errno;
+    }
     return 0;
 }
 
@@ -184,7 +191,6 @@ static bool handle_exit(struct vcpu *vcpu)
 {
     struct kvm_run *run = vcpu->run;
     struct vm *vm = vcpu->vm;
-    struct kvm_regs regs = { 0 };
 
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
@@ -205,10 +211,10 @@ static bool handle_exit(struct vcpu *vcpu)
         vm_request_stop(vm, STOP_POWEROFF, 0);
         return false;
     case KVM_EXIT_SHUTDOWN:
-        ioctl(vcpu->fd, KVM_GET_REGS, &regs);
-        log_error("guest triple fault on vCPU %u (last RIP %#llx): the guest could not handle "
-                  "an exception and the CPU reset",
-                  vcpu->index, (unsigned long long)regs.rip);
+        /* KVM has already reset the vCPU here, so its registers no longer tell where it died. */
+        log_error("guest triple fault on vCPU %u: the guest could not handle an exception and "
+                  "the CPU shut down",
+                  vcpu->index);
         vm_request_stop(vm, STOP_TRIPLE_FAULT, 0);
         return false;
     case KVM_EXIT_SYSTEM_EVENT:

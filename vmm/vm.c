@@ -153,6 +153,41 @@ static int setup_irqchip(struct vm *vm)
     return 0;
 }
 
+int vm_ioapic_route(void *opaque, uint32_t pin, uint64_t addr, uint32_t data, bool masked)
+{
+    struct vm *vm = opaque;
+    struct {
+        struct kvm_irq_routing table;
+        struct kvm_irq_routing_entry entries[IOAPIC_NUM_PINS];
+    } r = { 0 };
+    struct kvm_irq_routing_entry want = {
+        .gsi = pin,
+        .type = KVM_IRQ_ROUTING_MSI,
+        .u.msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+                   .data = data },
+    };
+    uint32_t bit = 1u << pin;
+
+    if (pin >= IOAPIC_NUM_PINS)
+        return -EINVAL;
+    /* Unchanged routes cost no ioctl: at creation every pin is masked and none is set. */
+    if (masked && !(vm->ioapic_routes_live & bit))
+        return 0;
+    if (!masked && (vm->ioapic_routes_live & bit) &&
+        !memcmp(&vm->ioapic_routes[pin], &want, sizeof(want)))
+        return 0;
+    if (masked) {
+        vm->ioapic_routes_live &= ~bit;
+    } else {
+        vm->ioapic_routes[pin] = want;
+        vm->ioapic_routes_live |= bit;
+    }
+    for (uint32_t i = 0; i < IOAPIC_NUM_PINS; i++)
+        if (vm->ioapic_routes_live & (1u << i))
+            r.entries[r.table.nr++] = vm->ioapic_routes[i];
+    return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.table) < 0 ? -errno : 0;
+}
+
 static void vm_stopper(void *ctx, enum stop_cause cause, int status)
 {
     vm_request_stop(ctx, cause, status);

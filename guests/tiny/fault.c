@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Misbehaves on purpose, one way per run (cmdline fault=NAME), so tests can check that the VMM
+ * survives and reports each case. Exit status 0 means the VMM answered the way a machine should.
+ */
+#include "guests/tiny/tiny.h"
+
+#define UNMAPPED_MMIO 0xe0000000ULL /* in the hole, no device there */
+#define PAST_RAM      0x80000000ULL /* tests run with --mem 128M */
+#define ROM_ADDR      0xf0000ULL    /* inside kvmini's read-only slot */
+#define UNUSED_PORT8  0x2f8         /* COM2: absent */
+#define PCI_CONF_DATA 0xcfc         /* no PCI host bridge */
+#define FLOOD_READS   1000
+
+struct idt_ptr {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+
+/* Runs at CPL0 through tiny_kcall: with a zero-limit IDT no vector can be delivered. */
+static void load_empty_idt(void *arg)
+{
+    static const struct idt_ptr empty = { 0, 0 };
+
+    (void)arg;
+    __asm__ volatile("lidt %0" : : "m"(empty));
+}
+
+static int triple(void)
+{
+    puts("fault: triple fault next");
+    tiny_kcall(load_empty_idt, NULL);
+    /* #BP cannot be delivered, nor the #GP that follows, nor the #DF: shutdown. */
+    __asm__ volatile("int3");
+    puts("fault: still running after the triple fault");
+    return 1;
+}
+
+/* A read of nothing must give all ones, and a write there must not stick. */
+static int unbacked(const char *name, uint64_t addr)
+{
+    uint32_t v;
+
+    mmio_write32(addr, 0x12345678);
+    v = mmio_read32(addr);
+    printf("fault: %s read 0x%lx = 0x%x\n", name, addr, v);
+    return v == 0xffffffff ? 0 : 1;
+}
+
+/* Many unbacked accesses in a row, at different addresses, for VMMs that rate-limit warnings. */
+static int mmio_flood(void)
+{
+    unsigned int bad = 0;
+
+    for (unsigned int i = 0; i < FLOOD_READS; i++) {
+        uint64_t addr = UNMAPPED_MMIO + (uint64_t)i * 0x1000;
+
+        mmio_write32(addr, i);
+        bad += mmio_read32(addr) != 0xffffffff;
+    }
+    printf("fault: mmioflood %u accesses, %u not all ones\n", FLOOD_READS, bad);
+    return bad ? 1 : 0;
+}
+
+static int rom(void)
+{
+    volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)ROM_ADDR;
+    uint32_t before = *p, after;
+    int kept;
+
+    *p = 0xdeadbeef;
+    after = *p;
+    kept = after != before;
+    printf("fault: rom write kept=%s\n", kept ? "yes" : "no");
+    return kept ? 1 : 0;
+}
+
+static int port(void)
+{
+    uint8_t b = inb(UNUSED_PORT8);
+    uint32_t l = inl(PCI_CONF_DATA);
+
+    printf("fault: port 0x%x = 0x%x, port 0x%x = 0x%x\n", UNUSED_PORT8, b, PCI_CONF_DATA, l);
+    return b == 0xff && l == 0xffffffff ? 0 : 1;
+}
+
+static int streq(const char *a, const char *b)
+{
+    return !memcmp(a, b, strlen(b) + 1);
+}
+
+int main(unsigned int cpu, const char *cmdline)
+{
+    char name[16];
+
+    if (cpu != 0)
+        park();
+    if (!cmdline_get(cmdline, "fault", name, sizeof(name)))
+        name[0] = '\0';
+
+    if (streq(name, "triple"))
+        return triple();
+    if (streq(name, "mmio"))
+        return unbacked("mmio", UNMAPPED_MMIO);
+    if (streq(name, "noram"))
+        return unbacked("noram", PAST_RAM);
+    if (streq(name, "mmioflood"))
+        return mmio_flood();
+    if (streq(name, "rom"))
+        return rom();
+    if (streq(name, "port"))
+        return port();
+    if (streq(name, "ud")) {
+        __asm__ volatile("ud2");
+        puts("fault: ud2 did not fault");
+        return 1;
+    }
+    puts("fault: unknown case");
+    return 2;
+}

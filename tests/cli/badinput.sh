@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Bad input never needs KVM to be diagnosed: each case gets one clear line and its exit status.
+. "$(dirname "$0")/../kvm/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+K="$TINY/hello.elf"
+
+# No KVM at all.
+KVMINI_KVM_DEVICE=$tmp/absent run_kvmini run --kernel "$K"
+expect_status 69
+expect_err "does not exist"
+expect_one_error_line
+
+# Permission denied: a device node we may not open. Root ignores file modes unless it drops
+# CAP_DAC_OVERRIDE, which setpriv does for this one command.
+touch "$tmp/kvm"
+chmod 000 "$tmp/kvm"
+if [ "$(id -u)" = 0 ]; then
+    STATUS=0
+    ERR=$(KVMINI_KVM_DEVICE=$tmp/kvm setpriv --bounding-set=-dac_override,-dac_read_search \
+        "$KVMINI" run --kernel "$K" </dev/null 2>&1 >/dev/null) || STATUS=$?
+    echo "\$ (no DAC override) kvmini run --kernel $K -> status $STATUS: $ERR"
+else
+    KVMINI_KVM_DEVICE=$tmp/kvm run_kvmini run --kernel "$K"
+fi
+expect_status 69
+expect_err "no permission to open"
+expect_err "kvm' group"
+
+# A /dev/kvm that is something else entirely.
+KVMINI_KVM_DEVICE=/dev/null run_kvmini run --kernel "$K"
+expect_status 69
+expect_err "not a usable KVM device"
+
+# Kernel files.
+run_kvmini run --kernel "$tmp/missing.elf"
+expect_status 66
+expect_err "cannot open kernel"
+expect_one_error_line
+
+: >"$tmp/empty"
+run_kvmini run --kernel "$tmp/empty"
+expect_status 65
+expect_err "is empty"
+
+echo "just some text, not a kernel" >"$tmp/text"
+run_kvmini run --kernel "$tmp/text"
+expect_status 65
+expect_err "not a kernel kvmini can boot"
+expect_one_error_line
+
+head -c 100 "$K" >"$tmp/truncated.elf"
+run_kvmini run --kernel "$tmp/truncated.elf"
+expect_status 65
+expect_one_error_line
+
+cp "$K" "$tmp/arm.elf"
+printf '\xb7\x00' | dd of="$tmp/arm.elf" bs=1 seek=18 conv=notrunc status=none # EM_AARCH64
+run_kvmini run --kernel "$tmp/arm.elf"
+expect_status 65
+expect_err "another architecture"
+
+run_kvmini run --kernel "$tmp"
+expect_status 66
+expect_err "not a regular file"
+
+# Options.
+run_kvmini run --kernel "$K" --mem 0
+expect_status 64
+expect_err "--mem 0 is too small"
+expect_one_error_line
+
+run_kvmini run --kernel "$K" --mem 64T
+expect_status 64
+expect_err "more than this host's"
+
+run_kvmini run --kernel "$K" --mem 3X
+expect_status 64
+expect_err "not a size"
+
+run_kvmini run --kernel "$K" --cpus 0
+expect_status 64
+expect_err "at least one vCPU"
+
+run_kvmini run --kernel "$K" --cpus 65
+expect_status 64
+expect_err "above kvmini's limit"
+
+run_kvmini run --kernel "$K" --bogus
+expect_status 64
+expect_err "unknown option '--bogus'"
+expect_one_error_line
+
+run_kvmini frobnicate
+expect_status 64
+expect_err "unknown command"
+
+run_kvmini run --kernel "$K" --append "$(head -c 70000 /dev/zero | tr '\0' x)"
+expect_status 64
+expect_err "--append is 70000 bytes"
+
+truncate -s 200M "$tmp/huge.cpio"
+run_kvmini run --kernel "$K" --initrd "$tmp/huge.cpio" --mem 128M
+expect_status 65
+expect_err "does not fit in guest RAM"
+
+run_kvmini run --kernel "$K" --initrd "$tmp/nope.cpio"
+expect_status 66
+expect_err "cannot open initrd"
+
+run_kvmini --help
+expect_status 0
+expect_out "usage: kvmini run --kernel FILE"
+
+run_kvmini --version
+expect_status 0
+expect_out "kvmini 0."
+echo "PASS"

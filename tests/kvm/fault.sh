@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A misbehaving guest: kvmini survives, reports, and ends with the documented status.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+F="$TINY/fault.elf"
+
+run_kvmini run --kernel "$F" --append fault=triple
+expect_status 80
+expect_err "guest triple fault on vCPU 0"
+
+run_kvmini run --kernel "$F" --append fault=mmio --mem 128M
+expect_status 0
+expect_out "fault: mmio read 0xe0000000 = 0xffffffff"
+expect_err "where nothing is mapped"
+
+run_kvmini run --kernel "$F" --append fault=noram --mem 128M
+expect_status 0
+expect_err "where nothing is mapped"
+
+run_kvmini run --kernel "$F" --append fault=rom
+expect_status 0
+expect_out "kept=yes"
+expect_err "wrote to read-only memory at 0xf0000"
+
+run_kvmini run --kernel "$F" --append fault=port
+expect_status 0
+
+run_kvmini run --kernel "$F" --append fault=ud
+expect_status 38 # the tiny runtime reports exception 6 as 32 + 6
+expect_out "exception 6"
+
+# Flooding unmapped MMIO: warnings stay bounded.
+run_kvmini run --kernel "$F" --append fault=mmioflood
+expect_status 0
+[ "$(printf '%s\n' "$ERR" | grep -c 'nothing is mapped')" -le 8 ] || fail "warnings not bounded"
+echo "PASS"

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MIT
+# Shared by the tests that run guests. ctest sets KVMINI (the binary) and TINY (the guests' dir).
+set -u
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Exit 77 (ctest: skipped) when there is no KVM, unless KVMINI_REQUIRE_KVM=1 (CI): then fail.
+require_kvm() {
+    if [ ! -c /dev/kvm ] || ! { exec 9<>/dev/kvm; } 2>/dev/null; then
+        if [ "${KVMINI_REQUIRE_KVM:-0}" = 1 ]; then
+            fail "no usable /dev/kvm, and KVMINI_REQUIRE_KVM=1 forbids skipping"
+        fi
+        echo "SKIP: no usable /dev/kvm here (run through tests/run-kvm-tests to use the rig)"
+        exit 77
+    fi
+    exec 9>&-
+}
+
+# run_kvmini ARGS...: runs kvmini with stdin from /dev/null; sets OUT, ERR and STATUS.
+run_kvmini() {
+    local out err
+    out=$(mktemp) err=$(mktemp)
+    STATUS=0
+    timeout "${KVMINI_TEST_TIMEOUT:-120}" "$KVMINI" "$@" </dev/null >"$out" 2>"$err" || STATUS=$?
+    OUT=$(cat "$out") ERR=$(cat "$err")
+    rm -f "$out" "$err"
+    local shown="$*"
+    [ ${#shown} -le 200 ] || shown="${shown:0:200}... (${#shown} chars)"
+    echo "\$ kvmini $shown -> status $STATUS"
+    [ -z "$OUT" ] || printf '  stdout: %s\n' "$OUT"
+    [ -z "$ERR" ] || printf '  stderr: %s\n' "$ERR"
+}
+
+expect_status() {
+    [ "$STATUS" = "$1" ] || fail "expected exit status $1, got $STATUS"
+}
+
+expect_out() {
+    printf '%s' "$OUT" | grep -qF -- "$1" || fail "stdout lacks '$1'"
+}
+
+expect_err() {
+    printf '%s' "$ERR" | grep -qF -- "$1" || fail "stderr lacks '$1'"
+}
+
+# Exactly one line on stderr: the error, not a cascade.
+expect_one_error_line() {
+    [ "$(printf '%s\n' "$ERR" | grep -c .)" = 1 ] || fail "expected one line on stderr"
+}

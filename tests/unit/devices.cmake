@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: MIT
+# Unit tests of devices/: each links one device (console also the UART, for an end-to-end flood
+# test) against tests/unit/fakes.c instead of vmm/, so they need neither KVM nor the core.
+# Included from tests/unit/CMakeLists.txt, which provides kvmini_unit_test().
+set(KVMINI_DEV_FAKES ${CMAKE_SOURCE_DIR}/tests/unit/fakes.c)
+
+kvmini_unit_test(test_serial
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_serial.c
+    ${CMAKE_SOURCE_DIR}/devices/serial.c
+    ${KVMINI_DEV_FAKES}
+    LIBS Threads::Threads)
+
+kvmini_unit_test(test_console
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_console.c
+    ${CMAKE_SOURCE_DIR}/devices/console.c
+    ${CMAKE_SOURCE_DIR}/devices/serial.c
+    ${KVMINI_DEV_FAKES}
+    LIBS Threads::Threads)
+
+kvmini_unit_test(test_debugdev
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_debugdev.c
+    ${CMAKE_SOURCE_DIR}/devices/debugdev.c
+    ${KVMINI_DEV_FAKES}
+    LIBS Threads::Threads)
+
+kvmini_unit_test(test_i8042
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_i8042.c
+    ${CMAKE_SOURCE_DIR}/devices/i8042.c
+    ${KVMINI_DEV_FAKES}
+    LIBS Threads::Threads)
+
+kvmini_unit_test(test_ioapic
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_ioapic.c
+    ${CMAKE_SOURCE_DIR}/devices/ioapic.c
+    ${KVMINI_DEV_FAKES}
+    LIBS Threads::Threads)

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "devices/console.h"
+#include "devices/serial.h"
+#include "firmware/layout.h"
+#include "tests/unit/fakes.h"
+
+/* --- the escape filter ----------------------------------------------------------------------- */
+
+static size_t filter(struct console_escape *esc, const char *in, size_t len, uint8_t *out,
+                     unsigned *act)
+{
+    return console_escape_filter(esc, (const uint8_t *)in, len, out, act);
+}
+
+START_TEST(escape_quit_stops_and_keeps_what_came_before)
+{
+    struct console_escape esc = { 0 };
+    uint8_t out[16];
+    unsigned act = 0;
+
+    ck_assert_uint_eq(filter(&esc, "ab\x01xcd", 6, out, &act), 2);
+    ck_assert_mem_eq(out, "ab", 2);
+    ck_assert_uint_eq(act, CONSOLE_ACT_QUIT);
+}
+END_TEST
+
+START_TEST(escape_double_sends_one)
+{
+    struct console_escape esc = { 0 };
+    uint8_t out[16];
+    unsigned act = 0;
+
+    ck_assert_uint_eq(filter(&esc, "\x01\x01", 2, out, &act), 1);
+    ck_assert_uint_eq(out[0], 0x01);
+    ck_assert_uint_eq(act, 0);
+    ck_assert(!esc.armed);
+    /* Three in a row: one literal, then an escape waiting. */
+    ck_assert_uint_eq(filter(&esc, "\x01\x01\x01", 3, out, &act), 1);
+    ck_assert(esc.armed);
+}
+END_TEST
+
+START_TEST(escape_other_passes_both)
+{
+    struct console_escape esc = { 0 };
+    uint8_t out[16];
+    unsigned act = 0;
+
+    ck_assert_uint_eq(filter(&esc, "\x01z", 2, out, &act), 2);
+    ck_assert_mem_eq(out, "\x01z", 2);
+    ck_assert_uint_eq(act, 0);
+}
+END_TEST
+
+START_TEST(escape_help_and_split_reads)
+{
+    struct console_escape esc = { 0 };
+    uint8_t out[16];
+    unsigned act = 0;
+
+    ck_assert_uint_eq(filter(&esc, "1\x01h2", 4, out, &act), 2);
+    ck_assert_mem_eq(out, "12", 2);
+    ck_assert_uint_eq(act, CONSOLE_ACT_HELP);
+
+    /* An escape at the end of one read applies to the first byte of the next... */
+    act = 0;
+    ck_assert_uint_eq(filter(&esc, "a\x01", 2, out, &act), 1);
+    ck_assert_uint_eq(filter(&esc, "q", 1, out, &act), 2); /* len + 1 bytes out */
+    ck_assert_mem_eq(out, "\x01q", 2);
+    ck_assert_uint_eq(filter(&esc, "\x01", 1, out, &act), 0);
+    ck_assert_uint_eq(filter(&esc, "x", 1, out, &act), 0);
+    ck_assert_uint_eq(act, CONSOLE_ACT_QUIT);
+    ck_assert_uint_eq(filter(&esc, "", 0, out, &act), 0);
+}
+END_TEST
+
+/* --- the console on a fake loop ------------------------------------------------------------- */
+
+struct sink {
+    uint8_t got[8192];
+    size_t n;
+    size_t room; /* bytes it will still take before refusing */
+};
+
+static int sink_receive(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct sink *k = ctx;
+    size_t n = len < k->room ? len : k->room;
+
+    if (n > sizeof(k->got) - k->n)
+        n = sizeof(k->got) - k->n;
+    memcpy(k->got + k->n, buf, n);
+    k->n += n;
+    k->room -= n;
+    return (int)n;
+}
+
+struct rig {
+    struct evloop loop;
+    struct fake_stop stop;
+    struct sink sink;
+    struct console *c;
+    int in[2], out[2];
+};
+
+static void rig_init(struct rig *r, int in_fd)
+{
+    struct console_input ci;
+
+    memset(r, 0, sizeof(*r));
+    fake_stop_init(&r->stop);
+    ck_assert_int_eq(pipe(r->in), 0);
+    ck_assert_int_eq(pipe(r->out), 0);
+    if (in_fd == -2)
+        in_fd = r->in[0];
+    ck_assert_int_eq(console_create(&r->c, &r->loop, &r->stop.stopper, in_fd, r->out[1]), 0);
+    ci = (struct console_input){ .receive = sink_receive, .ctx = &r->sink };
+    ck_assert_int_eq(console_attach(r->c, &ci), 0);
+}
+
+static void rig_fini(struct rig *r)
+{
+    console_destroy(r->c);
+    for (int i = 0; i < 2; i++) {
+        if (r->in[i] >= 0)
+            close(r->in[i]);
+        close(r->out[i]);
+    }
+}
+
+/* The console's eventfd: the one watched fd that is not its input. */
+static int wake_fd(struct rig *r, int in_fd)
+{
+    for (int i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        if (r->loop.sources[i].in_use && r->loop.sources[i].fd != in_fd)
+            return r->loop.sources[i].fd;
+    }
+    return -1;
+}
+
+START_TEST(backpressure_stops_and_resumes_input)
+{
+    struct rig r;
+    uint8_t data[300];
+    int in_fd, wfd;
+
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)('A' + i % 26);
+    rig_init(&r, -2);
+    in_fd = r.in[0];
+    wfd = wake_fd(&r, in_fd);
+    ck_assert_int_ge(wfd, 0);
+    ck_assert_ptr_nonnull(fake_evloop_source(&r.loop, in_fd));
+
+    ck_assert_int_eq(write(r.in[1], data, sizeof(data)), (ssize_t)sizeof(data));
+    r.sink.room = 100;
+    ck_assert_int_eq(fake_evloop_fire(&r.loop, in_fd, EPOLLIN), 0);
+    ck_assert_uint_eq(r.sink.n, 100);
+    ck_assert_ptr_null(fake_evloop_source(&r.loop, in_fd)); /* not reading while blocked */
+
+    /* Still no room: a wakeup changes nothing. */
+    console_rx_ready(r.c);
+    ck_assert_int_eq(fake_evloop_fire(&r.loop, wfd, EPOLLIN), 0);
+    ck_assert_ptr_null(fake_evloop_source(&r.loop, in_fd));
+
+    r.sink.room = 1000;
+    console_rx_ready(r.c);
+    ck_assert_int_eq(fake_evloop_fire(&r.loop, wfd, EPOLLIN), 0);
+    ck_assert_uint_eq(r.sink.n, 256); /* the rest of the first chunk */
+    ck_assert_ptr_nonnull(fake_evloop_source(&r.loop, in_fd));
+    ck_assert_int_eq(fake_evloop_fire(&r.loop, in_fd, EPOLLIN), 0);
+    ck_assert_uint_eq(r.sink.n, 300);
+    ck_assert_mem_eq(r.sink.got, data, sizeof(data));
+
+    /* A spurious event with nothing to read must not block. */
+    ck_assert_int_eq(fake_evloop_fire(&r.loop, in_fd, EPOLLIN), 0);
+    ck_assert_int_eq(r.stop.calls, 0);
+    rig_fini(&r);
+}
+END_TEST
+
+START_TEST(ctrl_a_x_requests_user_quit)
+{
+    struct rig r;
+
+    rig_init(&r, -2);
+    r.sink.room = 100;
+    ck_assert_int_eq(write(r.in[1], "ls\x01xrm", 6), 6);
+    fake_evloop_fire(&r.loop, r.in[0], EPOLLIN);
+    ck_assert_int_eq(r.stop.calls, 1);
+    ck_assert_int_eq(r.stop.cause, STOP_USER_QUIT);
+    ck_assert_uint_eq(r.sink.n, 2);
+    ck_assert_mem_eq(r.sink.got, "ls", 2);
+    rig_fini(&r);
+}
+END_TEST
+
+START_TEST(eof_stops_watching_for_good)
+{
+    struct rig r;
+    int in_fd, wfd;
+
+    rig_init(&r, -2);
+    in_fd = r.in[0];
+    wfd = wake_fd(&r, in_fd);
+    close(r.in[1]);
+    r.in[1] = -1;
+    fake_evloop_fire(&r.loop, in_fd, EPOLLIN | EPOLLHUP);
+    ck_assert_ptr_null(fake_evloop_source(&r.loop, in_fd));
+    console_rx_ready(r.c);
+    fake_evloop_fire(&r.loop, wfd, EPOLLIN);
+    ck_assert_ptr_null(fake_evloop_source(&r.loop, in_fd));
+    ck_assert_int_eq(r.stop.calls, 0); /* the VM keeps running */
+    rig_fini(&r);
+}
+END_TEST
+
+/* Fires the wake eventfd while it has something pending, as the loop would; returns the count. */
+static int run_wakeups(struct rig *r, int wfd)
+{
+    int n = 0;
+
+    for (;;) {
+        uint64_t v;
+        struct ev_source *src = fake_evloop_source(&r->loop, wfd);
+        /* Peek by reading and writing back, so the console's own read sees it. */
+        ssize_t got = read(wfd, &v, sizeof(v));
+
+        if (got != sizeof(v) || !src)
+            return n;
+        ck_assert_int_eq(write(wfd, &v, sizeof(v)), sizeof(v));
+        src->fn(src->opaque, EPOLLIN);
+        n++;
+        ck_assert_int_lt(n, 1000);
+    }
+}
+
+START_TEST(dev_null_input_ends_quietly)
+{
+    struct rig r;
+    int fd = open("/dev/null", O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    rig_init(&r, fd);
+    ck_assert_ptr_null(fake_evloop_source(&r.loop, fd)); /* epoll would refuse it */
+    ck_assert_int_eq(run_wakeups(&r, wake_fd(&r, fd)), 1);
+    ck_assert_uint_eq(r.sink.n, 0);
+    rig_fini(&r);
+    close(fd);
+}
+END_TEST
+
+START_TEST(regular_file_input_is_pumped_with_backpressure)
+{
+    struct rig r;
+    FILE *f = tmpfile();
+    uint8_t data[700];
+    int fd, wfd;
+
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7 + 1) | 0x80; /* never Ctrl-A */
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, sizeof(data), f), sizeof(data));
+    fflush(f);
+    rewind(f);
+    fd = fileno(f);
+    rig_init(&r, fd);
+    wfd = wake_fd(&r, fd);
+
+    r.sink.room = 300;
+    run_wakeups(&r, wfd);
+    ck_assert_uint_eq(r.sink.n, 300);
+    r.sink.room = 10000;
+    console_rx_ready(r.c);
+    run_wakeups(&r, wfd);
+    ck_assert_uint_eq(r.sink.n, sizeof(data));
+    ck_assert_mem_eq(r.sink.got, data, sizeof(data));
+    rig_fini(&r);
+    fclose(f);
+}
+END_TEST
+
+static void *drain(void *arg)
+{
+    int fd = *(int *)arg;
+    size_t total = 0;
+    char buf[4096];
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        total += (size_t)n;
+    return (void *)total;
+}
+
+START_TEST(write_is_complete_even_on_nonblocking_out)
+{
+    struct rig r;
+    size_t len = 256 * 1024;
+    char *big = calloc(1, len);
+    pthread_t t;
+    void *total;
+
+    rig_init(&r, -1);
+    ck_assert_int_eq(fcntl(r.out[1], F_SETFL, O_NONBLOCK), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, drain, &r.out[0]), 0);
+    ck_assert_int_eq(console_write(r.c, big, len), (ssize_t)len);
+    close(r.out[1]);
+    pthread_join(t, &total);
+    ck_assert_uint_eq((size_t)total, len);
+    r.out[1] = open("/dev/null", O_WRONLY); /* so rig_fini has something to close */
+    rig_fini(&r);
+    free(big);
+}
+END_TEST
+
+START_TEST(tty_goes_raw_and_comes_back)
+{
+    struct rig r;
+    struct termios before, during, after;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    int slave;
+
+    ck_assert_int_ge(master, 0);
+    ck_assert_int_eq(grantpt(master), 0);
+    ck_assert_int_eq(unlockpt(master), 0);
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    ck_assert_int_eq(tcgetattr(slave, &before), 0);
+    ck_assert(before.c_lflag & ICANON);
+
+    rig_init(&r, slave);
+    ck_assert_int_eq(tcgetattr(slave, &during), 0);
+    ck_assert(!(during.c_lflag & (ICANON | ECHO | ISIG)));
+    ck_assert(!(during.c_oflag & OPOST));
+    ck_assert(!(during.c_iflag & ICRNL)); /* Enter reaches the guest as \r */
+
+    /* Typed bytes arrive untouched, Ctrl-C included. */
+    r.sink.room = 100;
+    ck_assert_int_eq(write(master, "a\r\x03", 3), 3);
+    fake_evloop_fire(&r.loop, slave, EPOLLIN);
+    ck_assert_uint_eq(r.sink.n, 3);
+    ck_assert_mem_eq(r.sink.got, "a\r\x03", 3);
+
+    console_restore(r.c);
+    console_restore(r.c);
+    ck_assert_int_eq(tcgetattr(slave, &after), 0);
+    ck_assert_uint_eq(after.c_lflag, before.c_lflag);
+    ck_assert_uint_eq(after.c_oflag, before.c_oflag);
+    ck_assert_uint_eq(after.c_iflag, before.c_iflag);
+    console_restore(NULL);
+    rig_fini(&r);
+    close(slave);
+    close(master);
+}
+END_TEST
+
+/* --- console and UART together, glued the way the VM will glue them ------------------------- */
+
+struct chain {
+    struct console *c;
+    struct serial *s;
+};
+
+static ssize_t glue_write(void *ctx, const void *buf, size_t len)
+{
+    return console_write(ctx, buf, len);
+}
+
+static void glue_rx_ready(void *ctx)
+{
+    console_rx_ready(ctx);
+}
+
+static int glue_receive(void *ctx, const uint8_t *buf, size_t len)
+{
+    return serial_receive(ctx, buf, len);
+}
+
+START_TEST(flood_through_uart_loses_nothing)
+{
+    struct evloop loop;
+    struct bus pio;
+    struct console *c;
+    struct serial *s;
+    struct serial_output so;
+    struct console_input ci;
+    struct irq_line none = { 0 };
+    int in[2], out[2], wfd = -1;
+    size_t len = 5000, got = 0, fires = 0;
+    uint8_t *data = malloc(len);
+    char echo[4];
+
+    memset(&loop, 0, sizeof(loop));
+    bus_init(&pio, "pio");
+    ck_assert_int_eq(pipe(in), 0);
+    ck_assert_int_eq(pipe(out), 0);
+    ck_assert_int_eq(fcntl(in[1], F_SETFL, O_NONBLOCK), 0);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(0x20 + i % 90);
+
+    ck_assert_int_eq(console_create(&c, &loop, NULL, in[0], out[1]), 0);
+    so = (struct serial_output){ .write = glue_write, .rx_ready = glue_rx_ready, .ctx = c };
+    ck_assert_int_eq(serial_create(&s, &pio, PORT_COM1, none, &so), 0);
+    ci = (struct console_input){ .receive = glue_receive, .ctx = s };
+    ck_assert_int_eq(console_attach(c, &ci), 0);
+    for (int i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        if (loop.sources[i].in_use && loop.sources[i].fd != in[0])
+            wfd = loop.sources[i].fd;
+    }
+
+    ck_assert_int_eq(write(in[1], data, len), (ssize_t)len);
+    /* Alternate "loop thread" and "guest" until every byte has crossed. */
+    while (got < len) {
+        if (fake_evloop_source(&loop, in[0]))
+            fake_evloop_fire(&loop, in[0], EPOLLIN);
+        fake_evloop_fire(&loop, wfd, EPOLLIN);
+        while (fake_inb(&pio, PORT_COM1 + 5) & 1) {
+            ck_assert_uint_eq(fake_inb(&pio, PORT_COM1), data[got]);
+            got++;
+        }
+        ck_assert_uint_lt(++fires, 1000);
+    }
+
+    fake_outb(&pio, PORT_COM1, 'o');
+    fake_outb(&pio, PORT_COM1, 'k');
+    ck_assert_int_eq(read(out[0], echo, sizeof(echo)), 2);
+    ck_assert_mem_eq(echo, "ok", 2);
+
+    serial_destroy(s);
+    console_destroy(c);
+    bus_fini(&pio);
+    for (int i = 0; i < 2; i++) {
+        close(in[i]);
+        close(out[i]);
+    }
+    free(data);
+}
+END_TEST
+
+static Suite *console_suite(void)
+{
+    Suite *s = suite_create("console");
+    TCase *esc = tcase_create("escape");
+    TCase *io = tcase_create("io");
+
+    tcase_add_test(esc, escape_quit_stops_and_keeps_what_came_before);
+    tcase_add_test(esc, escape_double_sends_one);
+    tcase_add_test(esc, escape_other_passes_both);
+    tcase_add_test(esc, escape_help_and_split_reads);
+    suite_add_tcase(s, esc);
+
+    tcase_add_test(io, backpressure_stops_and_resumes_input);
+    tcase_add_test(io, ctrl_a_x_requests_user_quit);
+    tcase_add_test(io, eof_stops_watching_for_good);
+    tcase_add_test(io, dev_null_input_ends_quietly);
+    tcase_add_test(io, regular_file_input_is_pumped_with_backpressure);
+    tcase_add_test(io, write_is_complete_even_on_nonblocking_out);
+    tcase_add_test(io, tty_goes_raw_and_comes_back);
+    tcase_add_test(io, flood_through_uart_loses_nothing);
+    suite_add_tcase(s, io);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(console_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
