@@ -7,6 +7,13 @@
 #ifndef KVMINI_LAYOUT_H
 #define KVMINI_LAYOUT_H
 
+/* A 64-bit constant in C, a bare number for the assembler (which has no ULL suffix). */
+#ifdef __ASSEMBLER__
+#define LAYOUT_U64(x) x
+#else
+#define LAYOUT_U64(x) x##ULL
+#endif
+
 /* --- Low memory: what kvmini writes before the first instruction ------------------------- */
 #define LAYOUT_BOOT_GDT        0x0500   /* flat GDT for the boot CPU state kvmini sets up */
 #define LAYOUT_PVH_START_INFO  0x6000   /* struct hvm_start_info for PVH entry */
@@ -23,15 +30,15 @@
 #define LAYOUT_KERNEL_LOAD     0x100000 /* 1 MiB: default load address of kernels and tiny guests */
 
 /* --- The 32-bit MMIO hole: no RAM between these two addresses ----------------------------- */
-#define LAYOUT_MMIO_HOLE_START 0xc0000000ULL
-#define LAYOUT_MMIO_HOLE_END   0x100000000ULL
-#define LAYOUT_DEBUG_MMIO      0xd0000000ULL /* kvmini debug page: boot timer, exit latency probe */
+#define LAYOUT_MMIO_HOLE_START LAYOUT_U64(0xc0000000)
+#define LAYOUT_MMIO_HOLE_END   LAYOUT_U64(0x100000000)
+#define LAYOUT_DEBUG_MMIO      LAYOUT_U64(0xd0000000) /* kvmini debug page: boot timer, exit latency probe */
 #define LAYOUT_DEBUG_MMIO_SIZE 0x1000
-#define LAYOUT_IOAPIC_BASE     0xfec00000ULL
+#define LAYOUT_IOAPIC_BASE     LAYOUT_U64(0xfec00000)
 #define LAYOUT_IOAPIC_SIZE     0x1000
-#define LAYOUT_LAPIC_BASE      0xfee00000ULL
-#define LAYOUT_TSS_ADDR        0xfffbd000ULL /* KVM_SET_TSS_ADDR: three pages, needed on Intel */
-#define LAYOUT_IDENTITY_MAP    0xfffbc000ULL /* KVM_SET_IDENTITY_MAP_ADDR: one page */
+#define LAYOUT_LAPIC_BASE      LAYOUT_U64(0xfee00000)
+#define LAYOUT_TSS_ADDR        LAYOUT_U64(0xfffbd000) /* KVM_SET_TSS_ADDR: three pages, needed on Intel */
+#define LAYOUT_IDENTITY_MAP    LAYOUT_U64(0xfffbc000) /* KVM_SET_IDENTITY_MAP_ADDR: one page */
 
 /* --- I/O ports ----------------------------------------------------------------------------- */
 #define PORT_POST_CODE    0x80  /* POST/io_delay port: accepted and ignored, a cheap exit probe */

@@ -6,7 +6,6 @@
 #include "guests/tiny/abi.h"
 #include "guests/tiny/tiny.h"
 
-_Static_assert(TINY_MMIO_HOLE_START == LAYOUT_MMIO_HOLE_START, "abi.h and layout.h disagree");
 
 struct idt_gate {
     uint16_t off_lo;

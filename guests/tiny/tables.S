@@ -77,7 +77,7 @@ tiny_pdpt:
 tiny_pd:
     .set pd_pa, 0
     .rept 2048
-    .if pd_pa >= TINY_MMIO_HOLE_START
+    .if pd_pa >= LAYOUT_MMIO_HOLE_START
     .quad pd_pa + (PTE_TREE | PTE_PS | PTE_PWT | PTE_PCD)
     .else
     .quad pd_pa + (PTE_TREE | PTE_PS)
