@@ -40,8 +40,8 @@ struct hvm_memmap_entry {
 #define PVH_MODLIST (LAYOUT_PVH_MEMMAP + BOOT_E820_MAX * sizeof(struct hvm_memmap_entry))
 
 /* Boot GDT selectors, as the Linux 64-bit boot protocol names them. */
-#define BOOT_CS 0x10
-#define BOOT_DS 0x18
+#define BOOT_CS  0x10
+#define BOOT_DS  0x18
 #define BOOT_TSS 0x20
 
 static const uint64_t boot_gdt[] = {
@@ -65,8 +65,8 @@ unsigned int boot_e820_build(const struct gmem *mem, struct boot_e820 *map, unsi
     map[n++] = (struct boot_e820){ LAYOUT_EBDA_START, LAYOUT_KERNEL_LOAD - LAYOUT_EBDA_START,
                                    E820_TYPE_RESERVED };
     if (low_end > LAYOUT_KERNEL_LOAD)
-        map[n++] = (struct boot_e820){ LAYOUT_KERNEL_LOAD, low_end - LAYOUT_KERNEL_LOAD,
-                                       E820_TYPE_RAM };
+        map[n++] =
+            (struct boot_e820){ LAYOUT_KERNEL_LOAD, low_end - LAYOUT_KERNEL_LOAD, E820_TYPE_RAM };
     for (unsigned int i = 1; i < mem->nr && n < max; i++)
         map[n++] = (struct boot_e820){ mem->regions[i].gpa, mem->regions[i].size, E820_TYPE_RAM };
     return n;
@@ -137,8 +137,7 @@ static int write_pvh_info(const struct gmem *mem, const struct boot_info *info,
     for (unsigned int i = 0; i < n; i++)
         mm[i] = (struct hvm_memmap_entry){ map[i].addr, map[i].size, map[i].type, 0 };
     if (info->initrd_size) {
-        *mod = (struct hvm_modlist_entry){ .paddr = info->initrd_addr,
-                                           .size = info->initrd_size };
+        *mod = (struct hvm_modlist_entry){ .paddr = info->initrd_addr, .size = info->initrd_size };
         si->nr_modules = 1;
         si->modlist_paddr = PVH_MODLIST;
     }
@@ -188,7 +187,10 @@ static void common_sregs(struct kvm_sregs *sregs, struct kvm_segment code)
     sregs->cs = code;
     sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
     sregs->tr = (struct kvm_segment){
-        .selector = BOOT_TSS, .limit = 0x67, .type = 0xb, .present = 1,
+        .selector = BOOT_TSS,
+        .limit = 0x67,
+        .type = 0xb,
+        .present = 1,
     };
     sregs->ldt = (struct kvm_segment){ .type = 0x2, .present = 1 };
     sregs->gdt.base = LAYOUT_BOOT_GDT;
@@ -202,8 +204,8 @@ void boot_state_entry64(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t
     common_sregs(sregs, flat_segment(BOOT_CS, 0xb, 1));
     sregs->cr3 = LAYOUT_PML4;
     sregs->cr4 = (1u << 5) | (1u << 9) | (1u << 10); /* PAE, OSFXSR, OSXMMEXCPT */
-    sregs->cr0 = 0x80050033;                           /* PG WP NE ET MP PE */
-    sregs->efer = (1u << 8) | (1u << 10);              /* LME LMA */
+    sregs->cr0 = 0x80050033;                         /* PG WP NE ET MP PE */
+    sregs->efer = (1u << 8) | (1u << 10);            /* LME LMA */
 
     memset(regs, 0, sizeof(*regs));
     regs->rflags = 0x2;

@@ -54,8 +54,8 @@ static int scan_notes(Elf *elf, const GElf_Phdr *ph, size_t file_size, struct no
         const char *name = (const char *)data->d_buf + name_off;
         const uint8_t *desc = (const uint8_t *)data->d_buf + desc_off;
 
-        if (nh.n_namesz == 4 && !memcmp(name, "Xen", 4) &&
-            nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_descsz >= 4) {
+        if (nh.n_namesz == 4 && !memcmp(name, "Xen", 4) && nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY &&
+            nh.n_descsz >= 4) {
             uint32_t e32;
 
             memcpy(&e32, desc, 4);
@@ -82,8 +82,9 @@ static int add_segment(struct elf_plan *plan, const GElf_Phdr *ph, size_t file_s
     if (ph->p_filesz > ph->p_memsz)
         return reject(-EINVAL, err, errlen, "a segment's file size exceeds its memory size");
     if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &file_end) || file_end > file_size)
-        return reject(-EINVAL, err, errlen, "a segment extends past the end of the file "
-                                            "(truncated file?)");
+        return reject(-EINVAL, err, errlen,
+                      "a segment extends past the end of the file "
+                      "(truncated file?)");
     if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &mem_end))
         return reject(-ERANGE, err, errlen, "a segment's address range wraps around");
     if (ph->p_paddr < LAYOUT_KERNEL_LOAD)
@@ -104,7 +105,9 @@ static int add_segment(struct elf_plan *plan, const GElf_Phdr *ph, size_t file_s
                           (unsigned long long)s->paddr, (unsigned long long)ph->p_paddr);
     }
     plan->seg[plan->nr_seg++] = (struct elf_segment){
-        .paddr = ph->p_paddr, .offset = ph->p_offset, .filesz = ph->p_filesz,
+        .paddr = ph->p_paddr,
+        .offset = ph->p_offset,
+        .filesz = ph->p_filesz,
         .memsz = ph->p_memsz,
     };
     if (!plan->lowest || ph->p_paddr < plan->lowest)
@@ -133,8 +136,10 @@ static int probe_elf(Elf *elf, size_t size, uint64_t ram_end, struct elf_plan *p
     if (elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 || !gelf_getehdr(elf, &eh))
         return reject(-ENOEXEC, err, errlen, "not a 64-bit ELF file");
     if (eh.e_machine != EM_X86_64)
-        return reject(-ENOEXEC, err, errlen, "ELF for another architecture (e_machine %u), "
-                                             "not x86-64", eh.e_machine);
+        return reject(-ENOEXEC, err, errlen,
+                      "ELF for another architecture (e_machine %u), "
+                      "not x86-64",
+                      eh.e_machine);
     if (eh.e_type != ET_EXEC)
         return reject(-ENOEXEC, err, errlen, "ELF is not an executable (e_type %u)", eh.e_type);
     if (elf_getphdrnum(elf, &phnum) || phnum == 0)

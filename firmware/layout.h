@@ -15,40 +15,42 @@
 #endif
 
 /* --- Low memory: what kvmini writes before the first instruction ------------------------- */
-#define LAYOUT_BOOT_GDT        0x0500   /* flat GDT for the boot CPU state kvmini sets up */
-#define LAYOUT_PVH_START_INFO  0x6000   /* struct hvm_start_info for PVH entry */
-#define LAYOUT_PVH_MEMMAP      0x6100   /* hvm_memmap_table_entry array that start_info points at */
-#define LAYOUT_BOOT_PARAMS     0x7000   /* Linux zero page (struct boot_params) */
-#define LAYOUT_PML4            0x9000   /* identity page tables for the 64-bit entry */
-#define LAYOUT_PDPT            0xa000
-#define LAYOUT_PD              0xb000   /* four pages: identity-map 0..4 GiB with 2 MiB pages */
-#define LAYOUT_CMDLINE         0x20000  /* kernel command line, NUL terminated */
-#define LAYOUT_CMDLINE_MAX     0x10000
-#define LAYOUT_EBDA_START      0x9fc00  /* RAM from here to 1 MiB is reserved (legacy BIOS areas) */
-#define LAYOUT_ROM_START       0xe0000  /* read-only memslot: firmware tables live here */
-#define LAYOUT_ROM_END         0x100000
-#define LAYOUT_KERNEL_LOAD     0x100000 /* 1 MiB: default load address of kernels and tiny guests */
+#define LAYOUT_BOOT_GDT       0x0500 /* flat GDT for the boot CPU state kvmini sets up */
+#define LAYOUT_PVH_START_INFO 0x6000 /* struct hvm_start_info for PVH entry */
+#define LAYOUT_PVH_MEMMAP     0x6100 /* hvm_memmap_table_entry array that start_info points at */
+#define LAYOUT_BOOT_PARAMS    0x7000 /* Linux zero page (struct boot_params) */
+#define LAYOUT_PML4           0x9000 /* identity page tables for the 64-bit entry */
+#define LAYOUT_PDPT           0xa000
+#define LAYOUT_PD             0xb000  /* four pages: identity-map 0..4 GiB with 2 MiB pages */
+#define LAYOUT_CMDLINE        0x20000 /* kernel command line, NUL terminated */
+#define LAYOUT_CMDLINE_MAX    0x10000
+#define LAYOUT_EBDA_START     0x9fc00 /* RAM from here to 1 MiB is reserved (legacy BIOS areas) */
+#define LAYOUT_ROM_START      0xe0000 /* read-only memslot: firmware tables live here */
+#define LAYOUT_ROM_END        0x100000
+#define LAYOUT_KERNEL_LOAD    0x100000 /* 1 MiB: default load address of kernels and tiny guests */
 
 /* --- The 32-bit MMIO hole: no RAM between these two addresses ----------------------------- */
 #define LAYOUT_MMIO_HOLE_START LAYOUT_U64(0xc0000000)
 #define LAYOUT_MMIO_HOLE_END   LAYOUT_U64(0x100000000)
-#define LAYOUT_DEBUG_MMIO      LAYOUT_U64(0xd0000000) /* kvmini debug page: boot timer, exit latency probe */
+#define LAYOUT_DEBUG_MMIO                                                                          \
+    LAYOUT_U64(0xd0000000) /* kvmini debug page: boot timer, exit latency probe */
 #define LAYOUT_DEBUG_MMIO_SIZE 0x1000
 #define LAYOUT_IOAPIC_BASE     LAYOUT_U64(0xfec00000)
 #define LAYOUT_IOAPIC_SIZE     0x1000
 #define LAYOUT_LAPIC_BASE      LAYOUT_U64(0xfee00000)
-#define LAYOUT_TSS_ADDR        LAYOUT_U64(0xfffbd000) /* KVM_SET_TSS_ADDR: three pages, needed on Intel */
-#define LAYOUT_IDENTITY_MAP    LAYOUT_U64(0xfffbc000) /* KVM_SET_IDENTITY_MAP_ADDR: one page */
+#define LAYOUT_TSS_ADDR        LAYOUT_U64(0xfffbd000) /* KVM_SET_TSS_ADDR: three pages, needed on Intel \
+                                                       */
+#define LAYOUT_IDENTITY_MAP LAYOUT_U64(0xfffbc000) /* KVM_SET_IDENTITY_MAP_ADDR: one page */
 
 /* --- I/O ports ----------------------------------------------------------------------------- */
-#define PORT_POST_CODE    0x80  /* POST/io_delay port: accepted and ignored, a cheap exit probe */
-#define PORT_I8042_DATA   0x60
-#define PORT_I8042_CMD    0x64
-#define PORT_COM1         0x3f8
-#define PORT_DEBUG_EXIT   0x501 /* one-byte write of V: kvmini exits with status V */
+#define PORT_POST_CODE  0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
+#define PORT_I8042_DATA 0x60
+#define PORT_I8042_CMD  0x64
+#define PORT_COM1       0x3f8
+#define PORT_DEBUG_EXIT 0x501 /* one-byte write of V: kvmini exits with status V */
 
 /* --- Interrupts (IOAPIC pins = GSIs) -------------------------------------------------------- */
-#define GSI_COM1 4
+#define GSI_COM1        4
 #define IOAPIC_NUM_PINS 24
 
 /* --- The kvmini debug MMIO page (registers are 32-bit) ------------------------------------- */

@@ -28,7 +28,7 @@ struct bus_range {
 };
 
 struct bus {
-    const char *name; /* "pio" or "mmio" */
+    const char *name;         /* "pio" or "mmio" */
     struct bus_range *ranges; /* sorted by base */
     size_t nr;
     size_t cap;

@@ -80,7 +80,9 @@ int cpuid_apply(struct vm *vm, struct vcpu *vcpu)
     if (vm->tsc_khz && !find_leaf(c, HV_LEAF_TIMING) && find_leaf(c, HV_LEAF_BASE)) {
         e = &c->entries[c->nent++];
         *e = (struct kvm_cpuid_entry2){
-            .function = HV_LEAF_TIMING, .eax = vm->tsc_khz, .ebx = KVM_APIC_BUS_KHZ,
+            .function = HV_LEAF_TIMING,
+            .eax = vm->tsc_khz,
+            .ebx = KVM_APIC_BUS_KHZ,
         };
     }
     if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {

@@ -82,9 +82,8 @@ int boot_files_open(struct boot_files *files, const char *kernel, const char *in
     if ((rc = map_file(&files->initrd, initrd, "initrd")))
         return rc;
     /* Linux wants the initrd below 2 GiB on the 64-bit boot protocol's defaults; stay low. */
-    files->initrd_addr =
-        boot_place_high(files->plan.highest, ram_end < 0x80000000 ? ram_end : 0x80000000,
-                        files->initrd.size);
+    files->initrd_addr = boot_place_high(
+        files->plan.highest, ram_end < 0x80000000 ? ram_end : 0x80000000, files->initrd.size);
     if (!files->initrd_addr) {
         log_error("initrd '%s' (%zu KiB) does not fit in guest RAM above the kernel; give more "
                   "--mem",

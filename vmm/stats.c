@@ -4,7 +4,9 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t stats_now_ns(void)
 {
@@ -20,8 +22,8 @@ void stats_count_exit(struct vcpu_stats *s, uint32_t reason)
     s->by_reason[reason < STATS_MAX_REASONS ? reason : STATS_MAX_REASONS - 1]++;
 }
 
-void stats_count_access(struct vcpu_stats *s, enum stats_space space, uint64_t addr,
-                        bool is_write, bool handled)
+void stats_count_access(struct vcpu_stats *s, enum stats_space space, uint64_t addr, bool is_write,
+                        bool handled)
 {
     /* Open addressing: few distinct addresses, so probes stay short. */
     uint64_t h = (addr * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)space << 1) ^ is_write;
@@ -30,8 +32,9 @@ void stats_count_access(struct vcpu_stats *s, enum stats_space space, uint64_t a
         struct stats_addr *a = &s->addrs[(h + i) % STATS_ADDR_SLOTS];
 
         if (!a->space) {
-            *a = (struct stats_addr){ .addr = addr, .space = space, .is_write = is_write,
-                                      .handled = handled };
+            *a = (struct stats_addr){
+                .addr = addr, .space = space, .is_write = is_write, .handled = handled
+            };
         }
         if (a->space == space && a->addr == addr && a->is_write == is_write) {
             a->count++;
@@ -44,13 +47,20 @@ void stats_count_access(struct vcpu_stats *s, enum stats_space space, uint64_t a
 const char *stats_exit_name(uint32_t reason)
 {
     static const char *const names[] = {
-        [KVM_EXIT_UNKNOWN] = "UNKNOWN",       [KVM_EXIT_EXCEPTION] = "EXCEPTION",
-        [KVM_EXIT_IO] = "IO",                 [KVM_EXIT_HYPERCALL] = "HYPERCALL",
-        [KVM_EXIT_DEBUG] = "DEBUG",           [KVM_EXIT_HLT] = "HLT",
-        [KVM_EXIT_MMIO] = "MMIO",             [KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
-        [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",     [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-        [KVM_EXIT_INTR] = "INTR",             [KVM_EXIT_SET_TPR] = "SET_TPR",
-        [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS", [KVM_EXIT_NMI] = "NMI",
+        [KVM_EXIT_UNKNOWN] = "UNKNOWN",
+        [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+        [KVM_EXIT_IO] = "IO",
+        [KVM_EXIT_HYPERCALL] = "HYPERCALL",
+        [KVM_EXIT_DEBUG] = "DEBUG",
+        [KVM_EXIT_HLT] = "HLT",
+        [KVM_EXIT_MMIO] = "MMIO",
+        [KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+        [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+        [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+        [KVM_EXIT_INTR] = "INTR",
+        [KVM_EXIT_SET_TPR] = "SET_TPR",
+        [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+        [KVM_EXIT_NMI] = "NMI",
         [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
         [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
         [KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
@@ -138,4 +148,44 @@ void stats_print(FILE *out, const struct vcpu_stats *per_vcpu, unsigned int nr_v
         fprintf(out, "  %llu exits at addresses beyond the table\r\n",
                 (unsigned long long)untracked);
     free(merged);
+}
+
+static uint64_t peak_rss_kib(void)
+{
+    char line[256];
+    unsigned long long kib = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static uint64_t resident_kib(void *addr, size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (size + page - 1) / page, n = 0;
+    unsigned char *vec = malloc(pages);
+
+    if (!vec || mincore(addr, size, vec) < 0) {
+        free(vec);
+        return 0;
+    }
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    free(vec);
+    return n * (page / 1024);
+}
+
+void stats_print_memory(FILE *out, void *guest, size_t guest_size)
+{
+    uint64_t peak = peak_rss_kib(), in_guest = guest ? resident_kib(guest, guest_size) : 0;
+
+    /* Guest pages never leave once touched, so the count at exit is also their peak. */
+    fprintf(out, "memory: peak RSS %llu KiB = guest RAM %llu KiB + VMM %llu KiB\r\n",
+            (unsigned long long)peak, (unsigned long long)in_guest,
+            (unsigned long long)(peak > in_guest ? peak - in_guest : 0));
 }

@@ -36,8 +36,8 @@ struct vcpu_stats {
 };
 
 void stats_count_exit(struct vcpu_stats *s, uint32_t reason);
-void stats_count_access(struct vcpu_stats *s, enum stats_space space, uint64_t addr,
-                        bool is_write, bool handled);
+void stats_count_access(struct vcpu_stats *s, enum stats_space space, uint64_t addr, bool is_write,
+                        bool handled);
 
 /* Name of a KVM exit reason ("IO", "MMIO", "HLT", ...). */
 const char *stats_exit_name(uint32_t reason);
@@ -49,6 +49,12 @@ const char *stats_exit_name(uint32_t reason);
 void stats_print(FILE *out, const struct vcpu_stats *per_vcpu, unsigned int nr_vcpus,
                  const char *(*name_of)(void *ctx, enum stats_space space, uint64_t addr),
                  void *ctx);
+
+/*
+ * Prints kvmini's peak RSS and how much of it is guest RAM (pages of the guest mapping that are
+ * resident), so the difference is what the VMM itself costs.
+ */
+void stats_print_memory(FILE *out, void *guest, size_t guest_size);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t stats_now_ns(void);

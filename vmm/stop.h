@@ -8,30 +8,30 @@
 
 enum stop_cause {
     STOP_NONE = 0,
-    STOP_GUEST_EXIT,    /* guest wrote V to the debug-exit port: status is V */
-    STOP_POWEROFF,      /* guest asked to power off */
-    STOP_RESET,         /* guest asked for a reset (i8042 0xFE, ACPI reset) */
-    STOP_USER_QUIT,     /* Ctrl-A x on the console */
-    STOP_SIGNAL,        /* SIGINT/SIGTERM/SIGHUP: status is the signal number */
-    STOP_TRIPLE_FAULT,  /* KVM_EXIT_SHUTDOWN */
-    STOP_GUEST_ERROR,   /* KVM_EXIT_INTERNAL_ERROR: KVM could not run or emulate the guest */
-    STOP_ENTRY_FAILED,  /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
-    STOP_GUEST_PANIC,   /* guest kernel reported a panic */
-    STOP_VMM_ERROR,     /* kvmini itself failed while the guest ran */
+    STOP_GUEST_EXIT,   /* guest wrote V to the debug-exit port: status is V */
+    STOP_POWEROFF,     /* guest asked to power off */
+    STOP_RESET,        /* guest asked for a reset (i8042 0xFE, ACPI reset) */
+    STOP_USER_QUIT,    /* Ctrl-A x on the console */
+    STOP_SIGNAL,       /* SIGINT/SIGTERM/SIGHUP: status is the signal number */
+    STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN */
+    STOP_GUEST_ERROR,  /* KVM_EXIT_INTERNAL_ERROR: KVM could not run or emulate the guest */
+    STOP_ENTRY_FAILED, /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
+    STOP_GUEST_PANIC,  /* guest kernel reported a panic */
+    STOP_VMM_ERROR,    /* kvmini itself failed while the guest ran */
 };
 
 /* Process exit statuses kvmini itself uses (documented in README.md). */
-#define EXIT_OK            0
-#define EXIT_USAGE         64 /* bad command line */
-#define EXIT_BAD_IMAGE     65 /* kernel/initrd file is not something kvmini can boot */
-#define EXIT_NO_FILE       66 /* a file named on the command line cannot be opened */
-#define EXIT_NO_KVM        69 /* /dev/kvm missing, not permitted, or lacking a capability */
-#define EXIT_VMM_ERROR     70 /* kvmini failed (an ioctl, out of memory, ...) */
-#define EXIT_TRIPLE_FAULT  80
-#define EXIT_GUEST_ERROR   81
-#define EXIT_ENTRY_FAILED  82
-#define EXIT_GUEST_PANIC   83
-#define EXIT_SIGNAL_BASE   128 /* + signal number, as shells report it */
+#define EXIT_OK           0
+#define EXIT_USAGE        64 /* bad command line */
+#define EXIT_BAD_IMAGE    65 /* kernel/initrd file is not something kvmini can boot */
+#define EXIT_NO_FILE      66 /* a file named on the command line cannot be opened */
+#define EXIT_NO_KVM       69 /* /dev/kvm missing, not permitted, or lacking a capability */
+#define EXIT_VMM_ERROR    70 /* kvmini failed (an ioctl, out of memory, ...) */
+#define EXIT_TRIPLE_FAULT 80
+#define EXIT_GUEST_ERROR  81
+#define EXIT_ENTRY_FAILED 82
+#define EXIT_GUEST_PANIC  83
+#define EXIT_SIGNAL_BASE  128 /* + signal number, as shells report it */
 
 struct stopper {
     void (*request)(void *ctx, enum stop_cause cause, int status);

@@ -108,8 +108,8 @@ static void warn_unhandled_mmio(struct vcpu *vcpu, uint64_t addr, uint32_t len, 
     if (n >= MAX_UNHANDLED_MMIO_WARNINGS) {
         return;
     } else if (is_write && addr >= LAYOUT_ROM_START && addr < LAYOUT_ROM_END) {
-        log_warn("vCPU %u wrote to read-only memory at %#llx; the write was dropped",
-                 vcpu->index, (unsigned long long)addr);
+        log_warn("vCPU %u wrote to read-only memory at %#llx; the write was dropped", vcpu->index,
+                 (unsigned long long)addr);
     } else {
         log_warn("vCPU %u %s %u bytes at %#llx, where nothing is mapped; %s", vcpu->index,
                  is_write ? "wrote" : "read", len, (unsigned long long)addr,
@@ -124,8 +124,8 @@ static void handle_mmio(struct vcpu *vcpu)
 {
     struct kvm_run *run = vcpu->run;
     uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 8;
-    bool handled = !bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
-                               run->mmio.is_write);
+    bool handled =
+        !bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write);
 
     if (!handled)
         warn_unhandled_mmio(vcpu, run->mmio.phys_addr, len, run->mmio.is_write);
@@ -176,8 +176,7 @@ static void report_internal_error(struct vcpu *vcpu)
     log_error("KVM could not run vCPU %u: internal error, suberror %u%s, at RIP %#llx (CPL %u), "
               "instruction bytes: %s",
               vcpu->index, run->internal.suberror,
-              run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)"
-                                                                     : "",
+              run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)" : "",
               (unsigned long long)regs.rip, sregs.cs.dpl, hex);
     if (vcpu->vm->is_pvm && sregs.cs.dpl == 0)
         log_error("this host's KVM is PVM (software virtualization): it emulates guest code at "
@@ -236,8 +235,7 @@ static bool handle_exit(struct vcpu *vcpu)
     case KVM_EXIT_FAIL_ENTRY:
         log_error("KVM refused to enter vCPU %u (hardware entry failure reason %#llx): the "
                   "guest CPU state is invalid",
-                  vcpu->index,
-                  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+                  vcpu->index, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
         vm_request_stop(vm, STOP_ENTRY_FAILED, 0);
         return false;
     default:

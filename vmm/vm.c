@@ -32,10 +32,12 @@ int kvm_open_checked(const char *kvm_dev, int *kvm_fd)
         rc = -errno;
         if (rc == -ENOENT)
             log_error("%s does not exist: this host offers no KVM (load kvm-intel or kvm-amd, "
-                      "or enable virtualization in the firmware)", kvm_dev);
+                      "or enable virtualization in the firmware)",
+                      kvm_dev);
         else if (rc == -EACCES || rc == -EPERM)
             log_error("no permission to open %s: add yourself to the 'kvm' group "
-                      "(sudo usermod -aG kvm $USER) and log in again", kvm_dev);
+                      "(sudo usermod -aG kvm $USER) and log in again",
+                      kvm_dev);
         else
             log_error("cannot open %s: %s", kvm_dev, strerror(-rc));
         return rc;
@@ -163,7 +165,8 @@ int vm_ioapic_route(void *opaque, uint32_t pin, uint64_t addr, uint32_t data, bo
     struct kvm_irq_routing_entry want = {
         .gsi = pin,
         .type = KVM_IRQ_ROUTING_MSI,
-        .u.msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+        .u.msi = { .address_lo = (uint32_t)addr,
+                   .address_hi = (uint32_t)(addr >> 32),
                    .data = data },
     };
     uint32_t bit = 1u << pin;

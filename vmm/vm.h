@@ -62,10 +62,10 @@ struct vm {
     struct bus pio;
     struct bus mmio;
     struct evloop loop;
-    struct stopper stopper;     /* what devices call to stop the VM */
-    struct irq_sink irq;        /* what devices raise interrupts through */
-    struct msi_sender msi;      /* what an emulated IOAPIC delivers through */
-    struct eoi_listener eoi;    /* set by whoever emulates the IOAPIC */
+    struct stopper stopper;  /* what devices call to stop the VM */
+    struct irq_sink irq;     /* what devices raise interrupts through */
+    struct msi_sender msi;   /* what an emulated IOAPIC delivers through */
+    struct eoi_listener eoi; /* set by whoever emulates the IOAPIC */
 
     /* MSI routes mirroring the emulated IOAPIC's pins (split irqchip), see vm_ioapic_route(). */
     struct kvm_irq_routing_entry ioapic_routes[IOAPIC_NUM_PINS];

@@ -69,12 +69,20 @@ void spin_unlock(spinlock_t *l)
     __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 }
 
-void serial_putc(char c)
+static void uart_put_raw(uint8_t c)
 {
     /* Bounded, so a UART that never reports an empty THR slows output down but cannot hang it. */
     for (int i = 0; i < 100000 && !(inb(PORT_COM1 + UART_LSR) & UART_LSR_THRE); i++)
         cpu_relax();
-    outb(PORT_COM1, (uint8_t)c);
+    outb(PORT_COM1, c);
+}
+
+void serial_putc(char c)
+{
+    /* A terminal in raw mode does not return the carriage on its own: send CR LF, as a tty does. */
+    if (c == '\n')
+        uart_put_raw('\r');
+    uart_put_raw((uint8_t)c);
 }
 
 void serial_write(const char *s)

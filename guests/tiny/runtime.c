@@ -6,7 +6,6 @@
 #include "guests/tiny/abi.h"
 #include "guests/tiny/tiny.h"
 
-
 struct idt_gate {
     uint16_t off_lo;
     uint16_t sel;

@@ -130,7 +130,7 @@ START_TEST(gmem_splits_around_the_hole)
     ck_assert_uint_eq(m.regions[1].gpa, 4ULL << 30);
     ck_assert_uint_eq(m.regions[1].size, 1ULL << 30);
     ck_assert_uint_eq(gmem_low_end(&m), 3ULL << 30);
-    ck_assert_ptr_null(gmem_ptr(&m, 0xd0000000ULL, 4)); /* the hole is not RAM */
+    ck_assert_ptr_null(gmem_ptr(&m, 0xd0000000ULL, 4));    /* the hole is not RAM */
     ck_assert_ptr_null(gmem_ptr(&m, (3ULL << 30) - 4, 8)); /* no access across the hole */
     ck_assert_ptr_nonnull(gmem_ptr(&m, (5ULL << 30) - 8, 8));
     ck_assert_ptr_null(gmem_ptr(&m, (5ULL << 30) - 8, 9));

@@ -37,15 +37,20 @@ static void craft(struct crafted *c, int nr_phdrs)
     c->eh->e_ehsize = sizeof(Elf64_Ehdr);
     c->eh->e_phentsize = sizeof(Elf64_Phdr);
     c->eh->e_phnum = (uint16_t)nr_phdrs;
-    c->ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000,
-                             .p_paddr = 0x100000, .p_vaddr = 0x100000, .p_filesz = 0x1000,
-                             .p_memsz = 0x2000, .p_align = 0x1000 };
+    c->ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+                             .p_flags = PF_R | PF_X,
+                             .p_offset = 0x1000,
+                             .p_paddr = 0x100000,
+                             .p_vaddr = 0x100000,
+                             .p_filesz = 0x1000,
+                             .p_memsz = 0x2000,
+                             .p_align = 0x1000 };
     memset(c->bytes + 0x1000, 0x90, 0x1000);
 }
 
 /* Appends a note (name, type, desc) at file offset 0x2000 and describes it with phdr idx. */
-static void add_note(struct crafted *c, int idx, const char *name, uint32_t type,
-                     const void *desc, uint32_t descsz)
+static void add_note(struct crafted *c, int idx, const char *name, uint32_t type, const void *desc,
+                     uint32_t descsz)
 {
     uint32_t namesz = (uint32_t)strlen(name) + 1;
     uint8_t *p = c->bytes + 0x2000;
@@ -54,7 +59,8 @@ static void add_note(struct crafted *c, int idx, const char *name, uint32_t type
     memcpy(p, hdr, sizeof(hdr));
     memcpy(p + 12, name, namesz);
     memcpy(p + 12 + ((namesz + 3) & ~3u), desc, descsz);
-    c->ph[idx] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x2000,
+    c->ph[idx] = (Elf64_Phdr){ .p_type = PT_NOTE,
+                               .p_offset = 0x2000,
                                .p_filesz = 12 + ((namesz + 3) & ~3u) + ((descsz + 3) & ~3u),
                                .p_align = 4 };
 }
@@ -118,8 +124,8 @@ START_TEST(rejects_hostile_files)
     uint32_t pvh_outside = 0x900000;
 
     craft(&c, 1);
-    ck_assert_int_eq(probe(&c, 3, &plan, why), -ENOEXEC); /* shorter than the magic */
-    ck_assert_int_ne(probe(&c, 0x80, &plan, why), 0);    /* truncated inside the headers */
+    ck_assert_int_eq(probe(&c, 3, &plan, why), -ENOEXEC);     /* shorter than the magic */
+    ck_assert_int_ne(probe(&c, 0x80, &plan, why), 0);         /* truncated inside the headers */
     ck_assert_int_eq(probe(&c, 0x1800, &plan, why), -EINVAL); /* segment past end of file */
     ck_assert_ptr_nonnull(strstr(why, "past the end of the file"));
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The console as a person uses it, through a real pty: typing reaches the guest, the Ctrl-A escapes
+# work, and the terminal is given back exactly as it was, after Ctrl-A x and after SIGTERM.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+command -v expect >/dev/null || fail "expect is not installed (make deps installs it)"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export KVMINI ECHO_ELF="$TINY/echo.elf" TMPD="$tmp"
+
+expect -f - <<'EXP' || fail "console session (see the transcript above)"
+set timeout 120
+log_user 1
+# The shell records the terminal settings before and after kvmini, in the same pty.
+spawn sh -c "stty -g >$env(TMPD)/before; $env(KVMINI) run --kernel $env(ECHO_ELF); echo status=\$?; stty -g >$env(TMPD)/after"
+expect "echo: ready" {} timeout { exit 1 }
+send "hello world\r"
+expect "HELLO WORLD" {} timeout { puts "no echo of typed text"; exit 1 }
+# Ctrl-A Ctrl-A gives the guest one Ctrl-A, which it shows as ^A.
+send "\x01\x01"
+expect -ex "^A" {} timeout { puts "Ctrl-A Ctrl-A did not reach the guest"; exit 1 }
+# Ctrl-A h prints the escape help.
+send "\x01h"
+expect "C-a x" {} timeout { puts "no escape help"; exit 1 }
+# Ctrl-A x quits with status 0.
+send "\x01x"
+expect "status=0" {} timeout { puts "Ctrl-A x did not quit with status 0"; exit 1 }
+expect eof
+EXP
+cmp -s "$tmp/before" "$tmp/after" || fail "terminal settings not restored after Ctrl-A x"
+
+expect -f - <<'EXP' || fail "SIGTERM session"
+set timeout 120
+# The explicit </dev/tty: a background job of a non-interactive shell would get /dev/null.
+spawn sh -c "stty -g >$env(TMPD)/before2; $env(KVMINI) run --kernel $env(ECHO_ELF) </dev/tty & pid=\$!; echo pid=\$pid; wait \$pid; echo status=\$?; stty -g >$env(TMPD)/after2"
+expect -re {pid=([0-9]+)} { set pid $expect_out(1,string) }
+expect "echo: ready" {} timeout { exit 1 }
+exec kill -TERM $pid
+expect "status=143" {} timeout { puts "SIGTERM did not end kvmini with 143"; exit 1 }
+expect eof
+EXP
+cmp -s "$tmp/before2" "$tmp/after2" || fail "terminal settings not restored after SIGTERM"
+echo "PASS"
