@@ -11,7 +11,7 @@ all: build
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 # Every Debian package the build, tests, demo and benchmarks need; installs only what is missing.
 deps:
@@ -19,7 +19,7 @@ deps:
 
 san-build:
 	@cmake -S . -B $(SAN_BUILD) -DKVMINI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
-	@cmake --build $(SAN_BUILD) -j$(JOBS)
+	@cmake --build $(SAN_BUILD) -j$(JOBS) -- --no-print-directory
 
 # Unit tests (no KVM) under ASan+UBSan.
 unit: san-build

@@ -46,7 +46,7 @@ struct elf_plan {
 int elf_probe(const void *file, size_t size, uint64_t ram_end, struct elf_plan *plan, char *err,
               size_t errlen);
 
-/* Copies the planned segments and zeroes their BSS. 0 or -EFAULT. */
+/* Copies the planned segments; their BSS reads as zero afterwards. 0 or -EFAULT. */
 int elf_load(const struct elf_plan *plan, const void *file, const struct gmem *mem);
 
 /* True when the file starts with the ELF magic (for choosing a loader and for messages). */

@@ -4,7 +4,6 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,24 +164,33 @@ static uint64_t peak_rss_kib(void)
     return kib;
 }
 
-static uint64_t resident_kib(void *addr, size_t size)
+/*
+ * The guest mapping's share of RSS, from the kernel's own accounting (smaps), so it is measured
+ * the same way as the peak it is subtracted from (mincore would count huge pages differently).
+ */
+static uint64_t mapping_rss_kib(void *addr)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (size + page - 1) / page, n = 0;
-    unsigned char *vec = malloc(pages);
+    char line[256], start[32];
+    unsigned long long kib = 0;
+    int in_mapping = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
 
-    if (!vec || mincore(addr, size, vec) < 0) {
-        free(vec);
+    if (!f)
         return 0;
+    snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)addr);
+    while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, start, strlen(start)))
+            in_mapping = 1;
+        else if (in_mapping && sscanf(line, "Rss: %llu kB", &kib) == 1)
+            break;
     }
-    for (size_t i = 0; i < pages; i++)
-        n += vec[i] & 1;
-    free(vec);
-    return n * (page / 1024);
+    fclose(f);
+    return in_mapping ? kib : 0;
 }
 
-void stats_print_memory(FILE *out, void *guest, size_t guest_size)
+void stats_print_memory(FILE *out, void *guest)
 {
-    uint64_t peak = peak_rss_kib(), in_guest = guest ? resident_kib(guest, guest_size) : 0;
+    uint64_t peak = peak_rss_kib(), in_guest = guest ? mapping_rss_kib(guest) : 0;
 
     /* Guest pages never leave once touched, so the count at exit is also their peak. */
     fprintf(out, "memory: peak RSS %llu KiB = guest RAM %llu KiB + VMM %llu KiB\r\n",

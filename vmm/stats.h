@@ -51,10 +51,10 @@ void stats_print(FILE *out, const struct vcpu_stats *per_vcpu, unsigned int nr_v
                  void *ctx);
 
 /*
- * Prints kvmini's peak RSS and how much of it is guest RAM (pages of the guest mapping that are
- * resident), so the difference is what the VMM itself costs.
+ * Prints kvmini's peak RSS and how much of it is the guest mapping (guest memory, host pages
+ * backing it), so the difference is what the VMM itself costs.
  */
-void stats_print_memory(FILE *out, void *guest, size_t guest_size);
+void stats_print_memory(FILE *out, void *guest);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t stats_now_ns(void);
