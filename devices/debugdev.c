@@ -81,11 +81,6 @@ int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
     struct debugdev *d;
     int rc;
 
-    if (!bus_range_available(pio, PORT_DEBUG_EXIT, DEBUG_EXIT_PORTS) ||
-        !bus_range_available(pio, PORT_POST_CODE, 1) ||
-        !bus_range_available(mmio, LAYOUT_DEBUG_MMIO, LAYOUT_DEBUG_MMIO_SIZE))
-        return (pio->frozen || mmio->frozen) ? -EPERM : -EEXIST;
-
     d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
@@ -101,13 +96,17 @@ int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
         goto err_mutex;
     rc = bus_add(pio, PORT_POST_CODE, 1, debugdev_post_io, d, "post-code");
     if (rc)
-        goto err_mutex; /* only -ENOMEM gets here; see bus_range_available() */
+        goto err_del_exit;
     rc = bus_add(mmio, LAYOUT_DEBUG_MMIO, LAYOUT_DEBUG_MMIO_SIZE, debugdev_mmio, d, "debug-mmio");
     if (rc)
-        goto err_mutex;
+        goto err_del_post;
     *out = d;
     return 0;
 
+err_del_post:
+    bus_del(pio, PORT_POST_CODE);
+err_del_exit:
+    bus_del(pio, PORT_DEBUG_EXIT);
 err_mutex:
     pthread_mutex_destroy(&d->lock);
 err_free:

@@ -186,10 +186,6 @@ int i8042_create(struct i8042 **out, struct bus *pio, const struct stopper *stop
     struct i8042 *k;
     int rc;
 
-    if (!bus_range_available(pio, PORT_I8042_DATA, 1) ||
-        !bus_range_available(pio, PORT_I8042_CMD, 1))
-        return pio->frozen ? -EPERM : -EEXIST;
-
     k = calloc(1, sizeof(*k));
     if (!k)
         return -ENOMEM;
@@ -207,10 +203,12 @@ int i8042_create(struct i8042 **out, struct bus *pio, const struct stopper *stop
         goto err_mutex;
     rc = bus_add(pio, PORT_I8042_CMD, 1, i8042_cmd_io, k, "i8042-cmd");
     if (rc)
-        goto err_mutex; /* only -ENOMEM gets here; see bus_range_available() */
+        goto err_del_data;
     *out = k;
     return 0;
 
+err_del_data:
+    bus_del(pio, PORT_I8042_DATA);
 err_mutex:
     pthread_mutex_destroy(&k->lock);
 err_free:

@@ -67,6 +67,20 @@ int bus_add(struct bus *bus, uint64_t base, uint64_t len, io_fn fn, void *dev, c
     return 0;
 }
 
+int bus_del(struct bus *bus, uint64_t base)
+{
+    size_t at;
+
+    if (bus->frozen)
+        return -EPERM;
+    at = first_ending_after(bus, base);
+    if (at == bus->nr || bus->ranges[at].base != base)
+        return -ENOENT;
+    memmove(&bus->ranges[at], &bus->ranges[at + 1], (bus->nr - at - 1) * sizeof(*bus->ranges));
+    bus->nr--;
+    return 0;
+}
+
 void bus_freeze(struct bus *bus)
 {
     bus->frozen = true;

@@ -44,6 +44,10 @@ void bus_fini(struct bus *bus);
  */
 int bus_add(struct bus *bus, uint64_t base, uint64_t len, io_fn fn, void *dev, const char *name);
 
+/* Removes the range that starts at base (to unwind a failed device creation). 0, -ENOENT, -EPERM.
+ */
+int bus_del(struct bus *bus, uint64_t base);
+
 /* Ends registration: from here on lookups are lock-free. */
 void bus_freeze(struct bus *bus);
 

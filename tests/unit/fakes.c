@@ -7,59 +7,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-void bus_init(struct bus *bus, const char *name)
-{
-    memset(bus, 0, sizeof(*bus));
-    bus->name = name;
-}
-
-void bus_fini(struct bus *bus)
-{
-    free(bus->ranges);
-    bus->ranges = NULL;
-    bus->nr = bus->cap = 0;
-}
-
-/* Same contract as vmm/bus.c, unsorted: tests register a handful of ranges. */
-int bus_add(struct bus *bus, uint64_t base, uint64_t len, io_fn fn, void *dev, const char *name)
-{
-    uint64_t end;
-
-    if (bus->frozen)
-        return -EPERM;
-    if (!len || !fn || __builtin_add_overflow(base, len, &end))
-        return -EINVAL;
-    for (size_t i = 0; i < bus->nr; i++) {
-        if (bus->ranges[i].base < end && base < bus->ranges[i].base + bus->ranges[i].len)
-            return -EEXIST;
-    }
-    if (bus->nr == bus->cap) {
-        size_t cap = bus->cap ? bus->cap * 2 : 8;
-        struct bus_range *r = realloc(bus->ranges, cap * sizeof(*r));
-
-        if (!r)
-            return -ENOMEM;
-        bus->ranges = r;
-        bus->cap = cap;
-    }
-    bus->ranges[bus->nr++] =
-        (struct bus_range){ .base = base, .len = len, .fn = fn, .dev = dev, .name = name };
-    return 0;
-}
-
 int fake_bus_io(struct bus *bus, uint64_t addr, void *data, uint32_t len, bool is_write)
 {
-    for (size_t i = 0; i < bus->nr; i++) {
-        const struct bus_range *r = &bus->ranges[i];
-
-        if (addr >= r->base && addr - r->base < r->len && len <= r->len - (addr - r->base)) {
-            r->fn(r->dev, addr - r->base, data, len, is_write);
-            return 0;
-        }
-    }
-    if (!is_write)
-        memset(data, 0xff, len);
-    return -ENOENT;
+    return bus_access(bus, addr, data, len, is_write);
 }
 
 void fake_outb(struct bus *bus, uint64_t port, uint8_t v)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test doubles for the narrow VM interfaces devices use, so device tests link only the device:
- * a bus (bus_init/bus_fini/bus_add as in vmm/bus.h, plus direct dispatch helpers), an event loop
+ * Test doubles for the narrow VM interfaces devices use, so device tests link only the device and
+ * the real bus: dispatch helpers over vmm/bus.c (fake_inb, ...), an event loop
  * whose sources the test fires by hand (evloop_add/evloop_del), a recording stopper and irq sink.
  * State lives in the structs the tests own; nothing global.
  */

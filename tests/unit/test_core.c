@@ -51,6 +51,26 @@ START_TEST(bus_rejects_overlaps)
 }
 END_TEST
 
+START_TEST(bus_del_removes_exactly_one)
+{
+    struct bus bus;
+    struct probe p = { 0 };
+
+    bus_init(&bus, "test");
+    ck_assert_int_eq(bus_add(&bus, 0x60, 1, probe_io, &p, "data"), 0);
+    ck_assert_int_eq(bus_add(&bus, 0x64, 1, probe_io, &p, "cmd"), 0);
+    ck_assert_int_eq(bus_del(&bus, 0x61), -ENOENT); /* not the start of a range */
+    ck_assert_int_eq(bus_del(&bus, 0x60), 0);
+    ck_assert_int_eq(bus_del(&bus, 0x60), -ENOENT);
+    ck_assert_ptr_null(bus_find(&bus, 0x60));
+    ck_assert_str_eq(bus_find(&bus, 0x64)->name, "cmd");
+    ck_assert_int_eq(bus_add(&bus, 0x60, 4, probe_io, &p, "again"), 0); /* the space is free */
+    bus_freeze(&bus);
+    ck_assert_int_eq(bus_del(&bus, 0x60), -EPERM);
+    bus_fini(&bus);
+}
+END_TEST
+
 START_TEST(bus_dispatches_offsets)
 {
     struct bus bus;
@@ -165,6 +185,7 @@ int main(void)
     int failed;
 
     tcase_add_test(tc, bus_rejects_overlaps);
+    tcase_add_test(tc, bus_del_removes_exactly_one);
     tcase_add_test(tc, bus_dispatches_offsets);
     tcase_add_test(tc, bus_unclaimed_reads_all_ones);
     tcase_add_test(tc, gmem_checks_whole_range);

@@ -146,6 +146,7 @@ START_TEST(conflicts_leave_nothing_registered)
     ck_assert_ptr_null(d);
     mmio.frozen = true;
     ck_assert_int_eq(debugdev_create(&d, &pio, &mmio, NULL, 0), -EPERM);
+    ck_assert_uint_eq(pio.nr, 0); /* the port ranges added before the failure were removed */
     debugdev_destroy(NULL);
     bus_fini(&pio);
     bus_fini(&mmio);
