@@ -2,10 +2,12 @@
 # A thin wrapper around CMake. `make check` is what CI runs (.ci/run).
 BUILD     ?= build
 SAN_BUILD ?= build-san
+TSAN_BUILD ?= build-tsan
 JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build deps check unit kvm-tests demo bench format format-check clean
+.PHONY: all build deps san-build tsan-build check unit kvm-tests tsan-tests demo bench format \
+	format-check clean
 
 all: build
 
@@ -29,7 +31,15 @@ unit: san-build
 kvm-tests: build
 	@tests/run-kvm-tests $(BUILD)
 
-check: deps format-check build unit kvm-tests
+tsan-build:
+	@cmake -S . -B $(TSAN_BUILD) -DKVMINI_TSAN=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) -- --no-print-directory
+
+# The same guest tests with kvmini under ThreadSanitizer: vCPU threads, the event loop, signals.
+tsan-tests: tsan-build
+	@TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" tests/run-kvm-tests $(TSAN_BUILD)
+
+check: deps format-check build unit kvm-tests tsan-tests
 	@echo "make check: all tests passed"
 
 demo: deps build
@@ -45,4 +55,4 @@ format-check:
 	@git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)

@@ -264,10 +264,12 @@ static void *vcpu_thread(void *arg)
         uint64_t exited_at = timed ? stats_now_ns() : 0;
 
         if (rc < 0) {
-            if (err == EINTR || err == EAGAIN) {
-                vcpu->run->immediate_exit = 0;
+            /*
+             * Only a stop kicks a vCPU, after setting vm->stopping: the loop condition ends it.
+             * immediate_exit stays set, so the thread cannot re-enter the guest meanwhile.
+             */
+            if (err == EINTR || err == EAGAIN)
                 continue;
-            }
             log_error("KVM_RUN failed on vCPU %u: %s", vcpu->index, strerror(err));
             vm_request_stop(vm, STOP_VMM_ERROR, 0);
             break;
