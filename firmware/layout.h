@@ -32,15 +32,15 @@
 /* --- The 32-bit MMIO hole: no RAM between these two addresses ----------------------------- */
 #define LAYOUT_MMIO_HOLE_START LAYOUT_U64(0xc0000000)
 #define LAYOUT_MMIO_HOLE_END   LAYOUT_U64(0x100000000)
-#define LAYOUT_DEBUG_MMIO                                                                          \
-    LAYOUT_U64(0xd0000000) /* kvmini debug page: boot timer, exit latency probe */
+/* kvmini's debug page: boot timer, exit latency probe. */
+#define LAYOUT_DEBUG_MMIO      LAYOUT_U64(0xd0000000)
 #define LAYOUT_DEBUG_MMIO_SIZE 0x1000
 #define LAYOUT_IOAPIC_BASE     LAYOUT_U64(0xfec00000)
 #define LAYOUT_IOAPIC_SIZE     0x1000
 #define LAYOUT_LAPIC_BASE      LAYOUT_U64(0xfee00000)
-#define LAYOUT_TSS_ADDR        LAYOUT_U64(0xfffbd000) /* KVM_SET_TSS_ADDR: three pages, needed on Intel \
-                                                       */
-#define LAYOUT_IDENTITY_MAP LAYOUT_U64(0xfffbc000) /* KVM_SET_IDENTITY_MAP_ADDR: one page */
+/* KVM_SET_TSS_ADDR (three pages) and KVM_SET_IDENTITY_MAP_ADDR (one page), needed on Intel. */
+#define LAYOUT_TSS_ADDR     LAYOUT_U64(0xfffbd000)
+#define LAYOUT_IDENTITY_MAP LAYOUT_U64(0xfffbc000)
 
 /* --- I/O ports ----------------------------------------------------------------------------- */
 #define PORT_POST_CODE  0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
