@@ -99,10 +99,17 @@ static int write_zero_page(const struct gmem *mem, const struct boot_info *info,
     if (!bp)
         return -EFAULT;
     memset(bp, 0, sizeof(*bp));
-    bp->hdr.boot_flag = 0xaa55;
-    bp->hdr.header = 0x53726448; /* "HdrS" */
-    bp->hdr.version = 0x020f;
+    if (info->setup_header) {
+        /* The protocol: start from the kernel's own header, then fill in the loader's fields. */
+        memcpy(&bp->hdr, info->setup_header,
+               info->setup_header_len < sizeof(bp->hdr) ? info->setup_header_len : sizeof(bp->hdr));
+    } else {
+        bp->hdr.boot_flag = 0xaa55;
+        bp->hdr.header = 0x53726448; /* "HdrS" */
+        bp->hdr.version = 0x020f;
+    }
     bp->hdr.type_of_loader = 0xff; /* an undefined boot loader */
+    bp->acpi_rsdp_addr = info->rsdp_addr;
     bp->hdr.cmd_line_ptr = LAYOUT_CMDLINE;
     bp->hdr.cmdline_size = LAYOUT_CMDLINE_MAX - 1;
     bp->hdr.ramdisk_image = (uint32_t)info->initrd_addr;
@@ -133,6 +140,7 @@ static int write_pvh_info(const struct gmem *mem, const struct boot_info *info,
         .cmdline_paddr = LAYOUT_CMDLINE,
         .memmap_paddr = LAYOUT_PVH_MEMMAP,
         .memmap_entries = n,
+        .rsdp_paddr = info->rsdp_addr,
     };
     for (unsigned int i = 0; i < n; i++)
         mm[i] = (struct hvm_memmap_entry){ map[i].addr, map[i].size, map[i].type, 0 };

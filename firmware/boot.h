@@ -23,6 +23,10 @@ struct boot_info {
     const char *cmdline; /* may be NULL */
     uint64_t initrd_addr;
     uint64_t initrd_size; /* 0: none */
+    uint64_t rsdp_addr;   /* 0: no ACPI tables */
+    /* bzImage: the kernel's setup header, copied into the zero page before kvmini's fields. */
+    const uint8_t *setup_header;
+    size_t setup_header_len;
 };
 
 /* The guest's memory map: RAM, the legacy reserved area below 1 MiB, RAM above 4 GiB. */

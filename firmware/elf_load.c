@@ -72,13 +72,13 @@ static int scan_notes(Elf *elf, const GElf_Phdr *ph, size_t file_size, struct no
     return 0;
 }
 
-static int add_segment(struct elf_plan *plan, const GElf_Phdr *ph, size_t file_size,
+static int add_segment(struct kernel_plan *plan, const GElf_Phdr *ph, size_t file_size,
                        uint64_t ram_end, char *err, size_t errlen)
 {
     uint64_t file_end, mem_end;
 
-    if (plan->nr_seg == ELF_MAX_SEGMENTS)
-        return reject(-EINVAL, err, errlen, "more than %d loadable segments", ELF_MAX_SEGMENTS);
+    if (plan->nr_seg == KERNEL_MAX_SEGMENTS)
+        return reject(-EINVAL, err, errlen, "more than %d loadable segments", KERNEL_MAX_SEGMENTS);
     if (ph->p_filesz > ph->p_memsz)
         return reject(-EINVAL, err, errlen, "a segment's file size exceeds its memory size");
     if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &file_end) || file_end > file_size)
@@ -98,13 +98,13 @@ static int add_segment(struct elf_plan *plan, const GElf_Phdr *ph, size_t file_s
                       (unsigned long long)ph->p_paddr, (unsigned long long)mem_end,
                       (unsigned long long)ram_end);
     for (unsigned int i = 0; i < plan->nr_seg; i++) {
-        const struct elf_segment *s = &plan->seg[i];
+        const struct kernel_segment *s = &plan->seg[i];
 
         if (ph->p_paddr < s->paddr + s->memsz && s->paddr < mem_end)
             return reject(-EINVAL, err, errlen, "segments 0x%llx and 0x%llx overlap",
                           (unsigned long long)s->paddr, (unsigned long long)ph->p_paddr);
     }
-    plan->seg[plan->nr_seg++] = (struct elf_segment){
+    plan->seg[plan->nr_seg++] = (struct kernel_segment){
         .paddr = ph->p_paddr,
         .offset = ph->p_offset,
         .filesz = ph->p_filesz,
@@ -117,7 +117,7 @@ static int add_segment(struct elf_plan *plan, const GElf_Phdr *ph, size_t file_s
     return 0;
 }
 
-static int entry_is_loaded(const struct elf_plan *plan, uint64_t entry)
+static int entry_is_loaded(const struct kernel_plan *plan, uint64_t entry)
 {
     for (unsigned int i = 0; i < plan->nr_seg; i++)
         if (entry >= plan->seg[i].paddr && entry - plan->seg[i].paddr < plan->seg[i].memsz)
@@ -125,7 +125,7 @@ static int entry_is_loaded(const struct elf_plan *plan, uint64_t entry)
     return 0;
 }
 
-static int probe_elf(Elf *elf, size_t size, uint64_t ram_end, struct elf_plan *plan, char *err,
+static int probe_elf(Elf *elf, size_t size, uint64_t ram_end, struct kernel_plan *plan, char *err,
                      size_t errlen)
 {
     struct notes notes = { 0 };
@@ -178,7 +178,7 @@ static int probe_elf(Elf *elf, size_t size, uint64_t ram_end, struct elf_plan *p
     return 0;
 }
 
-int elf_probe(const void *file, size_t size, uint64_t ram_end, struct elf_plan *plan, char *err,
+int elf_probe(const void *file, size_t size, uint64_t ram_end, struct kernel_plan *plan, char *err,
               size_t errlen)
 {
     Elf *elf;
@@ -196,23 +196,4 @@ int elf_probe(const void *file, size_t size, uint64_t ram_end, struct elf_plan *
     rc = probe_elf(elf, size, ram_end, plan, err, errlen);
     elf_end(elf);
     return rc;
-}
-
-int elf_load(const struct elf_plan *plan, const void *file, const struct gmem *mem)
-{
-    for (unsigned int i = 0; i < plan->nr_seg; i++) {
-        const struct elf_segment *s = &plan->seg[i];
-        uint8_t *dst = gmem_ptr(mem, s->paddr, s->memsz);
-
-        if (!dst)
-            return -EFAULT;
-        memcpy(dst, (const uint8_t *)file + s->offset, s->filesz);
-        /*
-         * Memory gmem mapped itself is still all zeroes: writing zeroes there would only fault
-         * in pages (the tiny guests' BSS is 2 MiB of stacks) that the guest may never touch.
-         */
-        if (!mem->mapping)
-            memset(dst + s->filesz, 0, s->memsz - s->filesz);
-    }
-    return 0;
 }

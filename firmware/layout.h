@@ -26,6 +26,9 @@
 #define LAYOUT_CMDLINE_MAX    0x10000
 #define LAYOUT_EBDA_START     0x9fc00 /* RAM from here to 1 MiB is reserved (legacy BIOS areas) */
 #define LAYOUT_ROM_START      0xe0000 /* read-only memslot: firmware tables live here */
+#define LAYOUT_MPTABLE        0xf0000 /* MP floating pointer + configuration table */
+#define LAYOUT_ACPI_RSDP      0xf1000 /* RSDP (found by a scan of 0xe0000-0xfffff), then tables */
+#define LAYOUT_ACPI_END       0x100000
 #define LAYOUT_ROM_END        0x100000
 #define LAYOUT_KERNEL_LOAD    0x100000 /* 1 MiB: default load address of kernels and tiny guests */
 
@@ -43,14 +46,22 @@
 #define LAYOUT_IDENTITY_MAP LAYOUT_U64(0xfffbc000)
 
 /* --- I/O ports ----------------------------------------------------------------------------- */
-#define PORT_POST_CODE  0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
-#define PORT_I8042_DATA 0x60
-#define PORT_I8042_CMD  0x64
-#define PORT_COM1       0x3f8
-#define PORT_DEBUG_EXIT 0x501 /* one-byte write of V: kvmini exits with status V */
+#define PORT_POST_CODE     0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
+#define PORT_I8042_DATA    0x60
+#define PORT_I8042_CMD     0x64
+#define PORT_COM1          0x3f8
+#define PORT_DEBUG_EXIT    0x501 /* one-byte write of V: kvmini exits with status V */
+#define PORT_PVPANIC       0x505 /* QEMU's pvpanic port: the guest writes 1 when it panics */
+#define PORT_BOOT_TIMER    0x510 /* Linux guests: a write timestamps a boot milestone */
+#define PORT_ACPI_PM1A_EVT 0x600 /* PM1a event block: status (2 bytes) + enable (2 bytes) */
+#define PORT_ACPI_PM1A_CNT 0x604 /* PM1a control block: SLP_TYP/SLP_EN for power-off */
+#define PORT_ACPI_RESET    0x608 /* FADT reset register: writing ACPI_RESET_VALUE reboots */
+#define ACPI_RESET_VALUE   0x1
+#define ACPI_S5_SLP_TYP    5 /* the SLP_TYP value the DSDT's _S5 gives for soft-off */
 
 /* --- Interrupts (IOAPIC pins = GSIs) -------------------------------------------------------- */
 #define GSI_COM1        4
+#define GSI_ACPI_SCI    9
 #define IOAPIC_NUM_PINS 24
 
 /* --- The kvmini debug MMIO page (registers are 32-bit) ------------------------------------- */

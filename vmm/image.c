@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "firmware/boot.h"
+#include "firmware/bzimage.h"
+#include "firmware/elf_load.h"
 #include "firmware/layout.h"
 #include "vmm/log.h"
 #include "vmm/stop.h"
@@ -47,43 +50,53 @@ out:
     return rc;
 }
 
-static int looks_like_bzimage(const struct mapped_file *f)
+static int plan_kernel(struct boot_files *files, const char *kernel, uint64_t ram_end)
 {
-    return f->size > 0x206 && !memcmp((const uint8_t *)f->data + 0x202, "HdrS", 4);
-}
-
-int boot_files_open(struct boot_files *files, const char *kernel, const char *initrd,
-                    uint64_t mem_size)
-{
-    uint64_t ram_end = mem_size < LAYOUT_MMIO_HOLE_START ? mem_size : LAYOUT_MMIO_HOLE_START;
+    const struct mapped_file *k = &files->kernel;
     char why[256];
     int rc;
 
-    memset(files, 0, sizeof(*files));
-    if ((rc = map_file(&files->kernel, kernel, "kernel")))
-        return rc;
-    if (!elf_is_elf(files->kernel.data, files->kernel.size)) {
-        if (looks_like_bzimage(&files->kernel))
-            log_error("kernel '%s' is a bzImage; this kvmini boots ELF kernels (vmlinux with a "
-                      "PVH note, or a kvmini tiny guest) so far: pass the vmlinux",
-                      kernel);
-        else
-            log_error("kernel '%s' is not a kernel kvmini can boot (neither ELF nor bzImage)",
-                      kernel);
+    if (elf_is_elf(k->data, k->size))
+        rc = elf_probe(k->data, k->size, ram_end, &files->plan, why, sizeof(why));
+    else if (bzimage_is_bzimage(k->data, k->size))
+        rc = bzimage_probe(k->data, k->size, ram_end, &files->plan, why, sizeof(why));
+    else {
+        snprintf(why, sizeof(why), "neither an ELF64 kernel nor a bzImage");
+        rc = -ENOEXEC;
+    }
+    if (rc) {
+        log_error("kernel '%s' is not a kernel kvmini can boot: %s", kernel, why);
         return EXIT_BAD_IMAGE;
     }
-    if (elf_probe(files->kernel.data, files->kernel.size, ram_end, &files->plan, why,
-                  sizeof(why))) {
-        log_error("kernel '%s': %s", kernel, why);
-        return EXIT_BAD_IMAGE;
+    return 0;
+}
+
+int boot_files_open(struct boot_files *files, const char *kernel, const char *initrd,
+                    const char *cmdline, uint64_t mem_size)
+{
+    uint64_t ram_end = mem_size < LAYOUT_MMIO_HOLE_START ? mem_size : LAYOUT_MMIO_HOLE_START;
+    uint64_t initrd_limit = ram_end;
+    int rc;
+
+    memset(files, 0, sizeof(*files));
+    if ((rc = map_file(&files->kernel, kernel, "kernel")) ||
+        (rc = plan_kernel(files, kernel, ram_end)))
+        return rc;
+    if (cmdline && files->plan.cmdline_max && strlen(cmdline) > files->plan.cmdline_max) {
+        log_error("--append is %zu bytes; this kernel accepts at most %llu", strlen(cmdline),
+                  (unsigned long long)files->plan.cmdline_max);
+        return EXIT_USAGE;
     }
     if (!initrd)
         return 0;
     if ((rc = map_file(&files->initrd, initrd, "initrd")))
         return rc;
-    /* Linux wants the initrd below 2 GiB on the 64-bit boot protocol's defaults; stay low. */
-    files->initrd_addr = boot_place_high(
-        files->plan.highest, ram_end < 0x80000000 ? ram_end : 0x80000000, files->initrd.size);
+    /* Below what the kernel can reach (bzImage says), and below 2 GiB as Linux prefers. */
+    if (files->plan.initrd_addr_max && files->plan.initrd_addr_max < initrd_limit - 1)
+        initrd_limit = files->plan.initrd_addr_max + 1;
+    if (initrd_limit > 0x80000000)
+        initrd_limit = 0x80000000;
+    files->initrd_addr = boot_place_high(files->plan.highest, initrd_limit, files->initrd.size);
     if (!files->initrd_addr) {
         log_error("initrd '%s' (%zu KiB) does not fit in guest RAM above the kernel; give more "
                   "--mem",

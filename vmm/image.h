@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/elf_load.h"
+#include "firmware/kernel_plan.h"
 
 struct mapped_file {
     const char *path;
@@ -17,17 +17,17 @@ struct mapped_file {
 struct boot_files {
     struct mapped_file kernel;
     struct mapped_file initrd; /* data NULL when there is none */
-    struct elf_plan plan;
+    struct kernel_plan plan;
     uint64_t initrd_addr;
 };
 
 /*
- * Maps the kernel (and initrd) and checks they can boot in mem_size bytes of RAM. On failure
- * prints one line and returns the process exit status to use (EXIT_NO_FILE, EXIT_BAD_IMAGE);
- * returns 0 on success.
+ * Maps the kernel (and initrd) and checks they can boot in mem_size bytes of RAM with this
+ * command line. On failure prints one line and returns the process exit status to use
+ * (EXIT_NO_FILE, EXIT_BAD_IMAGE, EXIT_USAGE); returns 0 on success.
  */
 int boot_files_open(struct boot_files *files, const char *kernel, const char *initrd,
-                    uint64_t mem_size);
+                    const char *cmdline, uint64_t mem_size);
 void boot_files_close(struct boot_files *files);
 
 #endif

@@ -139,15 +139,17 @@ static int load_guest(struct machine *m, const struct vm_config *cfg,
                       const struct boot_files *files)
 {
     struct vm *vm = &m->vm;
-    const struct elf_plan *plan = &files->plan;
+    const struct kernel_plan *plan = &files->plan;
     struct boot_info info = {
         .cmdline = cfg->append,
         .initrd_addr = files->initrd_addr,
         .initrd_size = files->initrd.data ? files->initrd.size : 0,
+        .setup_header = plan->setup_header,
+        .setup_header_len = plan->setup_header_len,
     };
     int rc;
 
-    if (elf_load(plan, files->kernel.data, &vm->mem) ||
+    if (kernel_plan_load(plan, files->kernel.data, &vm->mem) ||
         (info.initrd_size &&
          gmem_write(&vm->mem, info.initrd_addr, files->initrd.data, info.initrd_size))) {
         log_error("kernel or initrd does not fit in guest memory; give more --mem");

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     }
     if ((rc = check_host_limits(&cfg)))
         return rc;
-    if ((rc = boot_files_open(&files, cfg.kernel, cfg.initrd, cfg.mem_size))) {
+    if ((rc = boot_files_open(&files, cfg.kernel, cfg.initrd, cfg.append, cfg.mem_size))) {
         boot_files_close(&files);
         return rc;
     }

@@ -270,24 +270,32 @@ static unsigned long long peak_rss_kib(void)
     return kib;
 }
 
+/*
+ * Resident KiB of the guest mapping, from the kernel's RSS accounting in /proc/self/smaps (as
+ * kvmini counts it, so both subtract guest pages the same way the peak counted them): the Rss of
+ * every mapping that lies inside [mapping, mapping + size).
+ */
 static unsigned long long guest_resident_kib(const struct gmem *mem)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (mem->mapping_size + page - 1) / page;
-    unsigned long long n = 0;
-    unsigned char *vec = malloc(pages);
+    uintptr_t lo = (uintptr_t)mem->mapping, hi = lo + mem->mapping_size;
+    unsigned long long total = 0, kib, start, end;
+    int inside = 0;
+    char line[512];
+    FILE *f = fopen("/proc/self/smaps", "r");
 
-    if (!vec || mincore(mem->mapping, mem->mapping_size, vec) < 0) {
-        free(vec);
+    if (!f)
         return 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%llx-%llx ", &start, &end) == 2)
+            inside = start >= lo && end <= hi;
+        else if (inside && sscanf(line, "Rss: %llu kB", &kib) == 1)
+            total += kib;
     }
-    for (size_t i = 0; i < pages; i++)
-        n += vec[i] & 1;
-    free(vec);
-    return n * (page / 1024);
+    fclose(f);
+    return total;
 }
 
-/* The same line as kvmini --stats: the VMM's share is peak RSS minus guest pages touched. */
+/* The same line as kvmini --stats: the VMM's share is peak RSS minus resident guest RAM. */
 static void print_memory(const struct floor *f)
 {
     unsigned long long peak = peak_rss_kib(), guest = guest_resident_kib(&f->mem);
@@ -320,7 +328,7 @@ static int fail(const char *what, int rc)
 static int boot_and_run(struct floor *f, const char *kernel, const char *cmdline, int mem_report)
 {
     struct boot_info info = { .cmdline = cmdline };
-    struct elf_plan plan;
+    struct kernel_plan plan;
     char err[256] = "";
     int rc, status = 1;
 
@@ -339,7 +347,7 @@ static int boot_and_run(struct floor *f, const char *kernel, const char *cmdline
     rc = create_vm(f);
     if (rc)
         return fail("creating the VM", rc);
-    rc = elf_load(&plan, f->file, &f->mem);
+    rc = kernel_plan_load(&plan, f->file, &f->mem);
     if (rc)
         return fail("loading the kernel", rc);
     rc = boot_write_tables(&f->mem, &info);

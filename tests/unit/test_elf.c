@@ -65,7 +65,7 @@ static void add_note(struct crafted *c, int idx, const char *name, uint32_t type
                                .p_align = 4 };
 }
 
-static int probe(struct crafted *c, size_t size, struct elf_plan *plan, char *why)
+static int probe(struct crafted *c, size_t size, struct kernel_plan *plan, char *why)
 {
     return elf_probe(c->bytes, size, RAM_END, plan, why, 256);
 }
@@ -73,7 +73,7 @@ static int probe(struct crafted *c, size_t size, struct elf_plan *plan, char *wh
 START_TEST(accepts_a_plain_image)
 {
     struct crafted c;
-    struct elf_plan plan;
+    struct kernel_plan plan;
     char why[256];
     static uint8_t ram[RAM_END];
     struct gmem mem;
@@ -86,7 +86,7 @@ START_TEST(accepts_a_plain_image)
 
     memset(ram, 0xcc, sizeof(ram));
     gmem_init_fixed(&mem, 0, ram, sizeof(ram));
-    ck_assert_int_eq(elf_load(&plan, c.bytes, &mem), 0);
+    ck_assert_int_eq(kernel_plan_load(&plan, c.bytes, &mem), 0);
     ck_assert_uint_eq(ram[0x100000], 0x90);
     ck_assert_uint_eq(ram[0x101fff], 0); /* BSS zeroed */
     ck_assert_uint_eq(ram[0x102000], 0xcc);
@@ -96,7 +96,7 @@ END_TEST
 START_TEST(notes_choose_the_entry)
 {
     struct crafted c;
-    struct elf_plan plan;
+    struct kernel_plan plan;
     char why[256];
     uint32_t pvh = 0x100020;
     uint64_t kvmini[2] = { 0x100040, KVMINI_NOTE_F_ALL_VCPUS };
@@ -119,7 +119,7 @@ END_TEST
 START_TEST(rejects_hostile_files)
 {
     struct crafted c;
-    struct elf_plan plan;
+    struct kernel_plan plan;
     char why[256];
     uint32_t pvh_outside = 0x900000;
 
