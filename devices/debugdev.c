@@ -75,6 +75,15 @@ static void debugdev_mmio(void *dev, uint64_t off, void *data, uint32_t len, boo
         debugdev_mark(dev, (uint32_t)io_load(data, len));
 }
 
+/* The boot-timer port: what the MMIO mark register does, for guests that cannot map MMIO early. */
+static void debugdev_boot_timer_io(void *dev, uint64_t off, void *data, uint32_t len, bool is_write)
+{
+    if (!is_write)
+        io_store(data, len, 0);
+    else if (off == 0)
+        debugdev_mark(dev, (uint32_t)io_load(data, len));
+}
+
 int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
                     const struct stopper *stop, uint64_t start_ns)
 {
@@ -97,12 +106,17 @@ int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
     rc = bus_add(pio, PORT_POST_CODE, 1, debugdev_post_io, d, "post-code");
     if (rc)
         goto err_del_exit;
-    rc = bus_add(mmio, LAYOUT_DEBUG_MMIO, LAYOUT_DEBUG_MMIO_SIZE, debugdev_mmio, d, "debug-mmio");
+    rc = bus_add(pio, PORT_BOOT_TIMER, 4, debugdev_boot_timer_io, d, "boot-timer");
     if (rc)
         goto err_del_post;
+    rc = bus_add(mmio, LAYOUT_DEBUG_MMIO, LAYOUT_DEBUG_MMIO_SIZE, debugdev_mmio, d, "debug-mmio");
+    if (rc)
+        goto err_del_timer;
     *out = d;
     return 0;
 
+err_del_timer:
+    bus_del(pio, PORT_BOOT_TIMER);
 err_del_post:
     bus_del(pio, PORT_POST_CODE);
 err_del_exit:

@@ -4,6 +4,7 @@
  *   PORT_DEBUG_EXIT   write V: stop the VM with STOP_GUEST_EXIT and status V (low byte of a
  *                     wider write); reads 0xff
  *   PORT_POST_CODE    writes ignored, reads 0xff: the cheapest port exit there is
+ *   PORT_BOOT_TIMER   4-byte write of N: timestamp boot milestone N (as the MMIO register)
  *   LAYOUT_DEBUG_MMIO DEBUG_MMIO_BOOT_MARK write: timestamp a boot milestone;
  *                     DEBUG_MMIO_PROBE: reads 0, a no-op MMIO exit; the rest of the page reads 0
  */

@@ -183,12 +183,12 @@ static int load_guest(struct machine *m, const struct vm_config *cfg,
 }
 
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
-                   const struct boot_files *files)
+                   const struct boot_files *files, uint64_t started_ns)
 {
     int rc;
 
     memset(m, 0, sizeof(*m));
-    m->started_ns = stats_now_ns();
+    m->started_ns = started_ns;
     if ((rc = vm_create(&m->vm, kvm_fd, cfg->mem_size, cfg->cpus)))
         return EXIT_VMM_ERROR;
     m->vm.stats_enabled = cfg->stats;
@@ -237,6 +237,9 @@ void machine_finish(struct machine *m, enum stop_cause cause, int status)
             stats_print(stderr, all, vm->nr_vcpus, device_at, vm);
             free(all);
         }
+        if (vm->nr_vcpus && vm->vcpus[0].stats.first_run_ns > m->started_ns)
+            fprintf(stderr, "first guest instruction (vCPU 0 entered KVM_RUN) at %.3f ms\r\n",
+                    (vm->vcpus[0].stats.first_run_ns - m->started_ns) / 1e6);
         if (m->debug)
             print_boot_marks(m->debug);
         stats_print_memory(stderr, vm->mem.mapping);

@@ -52,6 +52,7 @@ int main(int argc, char **argv)
     enum stop_cause cause = STOP_NONE;
     int kvm_fd, stop_status = 0, rc;
     unsigned int max;
+    uint64_t started_ns = stats_now_ns();
 
     /* A closed stdout must surface as a write error, not kill kvmini with the guest mid-write. */
     signal(SIGPIPE, SIG_IGN);
@@ -87,7 +88,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files))) {
+    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files, started_ns))) {
         machine_destroy(&machine);
         boot_files_close(&files);
         return rc;

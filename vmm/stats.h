@@ -31,6 +31,7 @@ struct vcpu_stats {
     uint64_t by_reason[STATS_MAX_REASONS];
     struct stats_addr addrs[STATS_ADDR_SLOTS];
     uint64_t addrs_untracked; /* exits whose key found no free slot */
+    uint64_t first_run_ns;    /* CLOCK_MONOTONIC when the thread first entered KVM_RUN */
     uint64_t run_ns;          /* wall time from first KVM_RUN to thread end */
     uint64_t vmm_ns;          /* of which outside KVM_RUN, handling exits */
 };

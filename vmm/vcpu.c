@@ -252,6 +252,8 @@ static void *vcpu_thread(void *arg)
     struct vm *vm = vcpu->vm;
     bool timed = vm->stats_enabled;
     uint64_t start = stats_now_ns();
+
+    vcpu->stats.first_run_ns = start;
     sigset_t kick;
 
     sigemptyset(&kick);

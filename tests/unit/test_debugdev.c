@@ -87,8 +87,15 @@ START_TEST(marks_are_recorded_in_order_and_bounded)
     ck_assert_uint_eq(dropped, 0);
 
     before = now_ns();
-    for (uint32_t i = 0; i < DEBUGDEV_MAX_MARKS + 3; i++)
-        fake_write32(&r.mmio, LAYOUT_DEBUG_MMIO + DEBUG_MMIO_BOOT_MARK, 100 + i);
+    /* The MMIO register and the boot-timer port record into the same list. */
+    for (uint32_t i = 0; i < DEBUGDEV_MAX_MARKS + 3; i++) {
+        uint32_t id = 100 + i;
+
+        if (i % 2)
+            fake_bus_io(&r.pio, PORT_BOOT_TIMER, &id, 4, true);
+        else
+            fake_write32(&r.mmio, LAYOUT_DEBUG_MMIO + DEBUG_MMIO_BOOT_MARK, id);
+    }
     after = now_ns();
 
     n = debugdev_marks(r.d, m, sizeof(m) / sizeof(m[0]), &dropped);
