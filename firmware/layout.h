@@ -49,6 +49,8 @@
 #define PORT_POST_CODE     0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
 #define PORT_I8042_DATA    0x60
 #define PORT_I8042_CMD     0x64
+#define PORT_RTC_INDEX     0x70 /* CMOS RTC: register select (bit 7: NMI disable) */
+#define PORT_RTC_DATA      0x71
 #define PORT_COM1          0x3f8
 #define PORT_DEBUG_EXIT    0x501 /* one-byte write of V: kvmini exits with status V */
 #define PORT_PVPANIC       0x505 /* QEMU's pvpanic port: the guest writes 1 when it panics */
@@ -61,6 +63,7 @@
 
 /* --- Interrupts (IOAPIC pins = GSIs) -------------------------------------------------------- */
 #define GSI_COM1        4
+#define GSI_RTC         8
 #define GSI_ACPI_SCI    9
 #define IOAPIC_NUM_PINS 24
 

@@ -11,6 +11,9 @@
  * ending every message with "\r\n" keeps kvmini's lines readable in both modes.
  */
 static void vlog(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vlog(const char *level, const char *fmt, va_list ap)
 {
     char line[1024];
     int n = snprintf(line, sizeof(line), "kvmini: %s", level);

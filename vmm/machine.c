@@ -11,6 +11,7 @@
 #include "devices/debugdev.h"
 #include "devices/i8042.h"
 #include "devices/ioapic.h"
+#include "devices/rtc.h"
 #include "devices/serial.h"
 #include "firmware/boot.h"
 #include "firmware/layout.h"
@@ -47,6 +48,10 @@ static void destroy_debugdev(void *dev)
 static void destroy_i8042(void *dev)
 {
     i8042_destroy(dev);
+}
+static void destroy_rtc(void *dev)
+{
+    rtc_destroy(dev);
 }
 static void destroy_ioapic(void *dev)
 {
@@ -113,6 +118,7 @@ static int add_devices(struct machine *m)
     struct vm *vm = &m->vm;
     struct debugdev *dbg;
     struct i8042 *kbc;
+    struct rtc *rtc;
     int rc;
 
     if ((rc = add_interrupt_controller(m)) || (rc = add_console_and_serial(m)))
@@ -130,6 +136,14 @@ static int add_devices(struct machine *m)
         return rc;
     if ((rc = vm_add_device(vm, "i8042", kbc, destroy_i8042))) {
         i8042_destroy(kbc);
+        return rc;
+    }
+
+    if ((rc = rtc_create(&rtc, &vm->pio, (struct irq_line){ .sink = &vm->irq, .gsi = GSI_RTC },
+                         NULL, NULL)))
+        return rc;
+    if ((rc = vm_add_device(vm, "rtc", rtc, destroy_rtc))) {
+        rtc_destroy(rtc);
         return rc;
     }
     return 0;

@@ -35,3 +35,9 @@ kvmini_unit_test(test_ioapic
     ${CMAKE_SOURCE_DIR}/devices/ioapic.c
     ${KVMINI_DEV_FAKES}
     LIBS Threads::Threads)
+
+kvmini_unit_test(test_rtc
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_rtc.c
+    ${CMAKE_SOURCE_DIR}/devices/rtc.c
+    ${KVMINI_DEV_FAKES}
+    LIBS Threads::Threads)
