@@ -40,6 +40,7 @@
 #define LAYOUT_DEBUG_MMIO_SIZE 0x1000
 #define LAYOUT_IOAPIC_BASE     LAYOUT_U64(0xfec00000)
 #define LAYOUT_IOAPIC_SIZE     0x1000
+#define LAYOUT_IOAPIC_ID       0 /* its ID register at reset; MADT and MP table say so */
 #define LAYOUT_LAPIC_BASE      LAYOUT_U64(0xfee00000)
 /* KVM_SET_TSS_ADDR (three pages) and KVM_SET_IDENTITY_MAP_ADDR (one page), needed on Intel. */
 #define LAYOUT_TSS_ADDR     LAYOUT_U64(0xfffbd000)

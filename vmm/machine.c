@@ -7,14 +7,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/acpi_pm.h"
 #include "devices/console.h"
 #include "devices/debugdev.h"
 #include "devices/i8042.h"
 #include "devices/ioapic.h"
+#include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "firmware/acpi.h"
 #include "firmware/boot.h"
 #include "firmware/layout.h"
+#include "firmware/mptable.h"
 #include "vmm/log.h"
 
 /* Glue between the console and the serial port, neither of which knows the other. */
@@ -33,29 +37,34 @@ static int to_serial(void *ctx, const uint8_t *buf, size_t len)
     return serial_receive(ctx, buf, len);
 }
 
-static void destroy_console(void *dev)
+/* vm_add_device() takes void destructors; each device's own takes its own type. */
+#define DEVICE_DESTRUCTOR(type)                                                                    \
+    static void destroy_##type(void *dev)                                                          \
+    {                                                                                              \
+        type##_destroy(dev);                                                                       \
+    }
+DEVICE_DESTRUCTOR(console)
+DEVICE_DESTRUCTOR(serial)
+DEVICE_DESTRUCTOR(debugdev)
+DEVICE_DESTRUCTOR(i8042)
+DEVICE_DESTRUCTOR(rtc)
+DEVICE_DESTRUCTOR(ioapic)
+DEVICE_DESTRUCTOR(acpi_pm)
+DEVICE_DESTRUCTOR(pvpanic)
+
+/* Hands a created device to the VM for teardown; destroys it right away if that fails. */
+static int adopt(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev))
 {
-    console_destroy(dev);
+    int rc = vm_add_device(vm, name, dev, destroy);
+
+    if (rc)
+        destroy(dev);
+    return rc;
 }
-static void destroy_serial(void *dev)
+
+static struct irq_line irq_line(struct vm *vm, uint32_t gsi)
 {
-    serial_destroy(dev);
-}
-static void destroy_debugdev(void *dev)
-{
-    debugdev_destroy(dev);
-}
-static void destroy_i8042(void *dev)
-{
-    i8042_destroy(dev);
-}
-static void destroy_rtc(void *dev)
-{
-    rtc_destroy(dev);
-}
-static void destroy_ioapic(void *dev)
-{
-    ioapic_destroy(dev);
+    return (struct irq_line){ .sink = &vm->irq, .gsi = gsi };
 }
 
 static void ioapic_eoi_hook(void *ctx, uint8_t vector)
@@ -66,19 +75,15 @@ static void ioapic_eoi_hook(void *ctx, uint8_t vector)
 static int add_interrupt_controller(struct machine *m)
 {
     struct vm *vm = &m->vm;
+    struct ioapic_route_hook routes = { .update = vm_ioapic_route, .ctx = vm };
     struct ioapic *ioapic;
     int rc;
 
     if (!vm->split_irqchip)
         return 0; /* KVM emulates the IOAPIC itself */
-    struct ioapic_route_hook routes = { .update = vm_ioapic_route, .ctx = vm };
-
-    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi, &routes)))
+    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi, &routes)) ||
+        (rc = adopt(vm, "ioapic", ioapic, destroy_ioapic)))
         return rc;
-    if ((rc = vm_add_device(vm, "ioapic", ioapic, destroy_ioapic))) {
-        ioapic_destroy(ioapic);
-        return rc;
-    }
     vm->irq = *ioapic_irq_sink(ioapic);
     vm->eoi = (struct eoi_listener){ .eoi = ioapic_eoi_hook, .ctx = ioapic };
     return 0;
@@ -93,60 +98,67 @@ static int add_console_and_serial(struct machine *m)
     struct console_input in;
     int rc;
 
-    if ((rc = console_create(&con, &vm->loop, &vm->stopper, STDIN_FILENO, STDOUT_FILENO)))
+    if ((rc = console_create(&con, &vm->loop, &vm->stopper, STDIN_FILENO, STDOUT_FILENO)) ||
+        (rc = adopt(vm, "console", con, destroy_console)))
         return rc;
-    if ((rc = vm_add_device(vm, "console", con, destroy_console))) {
-        console_destroy(con);
-        return rc;
-    }
     m->console = con;
 
     out = (struct serial_output){ .write = to_console, .rx_ready = serial_has_room, .ctx = con };
-    if ((rc = serial_create(&serial, &vm->pio, PORT_COM1,
-                            (struct irq_line){ .sink = &vm->irq, .gsi = GSI_COM1 }, &out)))
+    if ((rc = serial_create(&serial, &vm->pio, PORT_COM1, irq_line(vm, GSI_COM1), &out)) ||
+        (rc = adopt(vm, "serial", serial, destroy_serial)))
         return rc;
-    if ((rc = vm_add_device(vm, "serial", serial, destroy_serial))) {
-        serial_destroy(serial);
-        return rc;
-    }
     in = (struct console_input){ .receive = to_serial, .ctx = serial };
     return console_attach(con, &in);
+}
+
+/* What a guest needs to power off, reboot and report a panic without hanging kvmini. */
+static int add_power_devices(struct machine *m)
+{
+    struct vm *vm = &m->vm;
+    struct i8042 *kbc;
+    struct acpi_pm *pm;
+    struct pvpanic *panic;
+    int rc;
+
+    if ((rc = i8042_create(&kbc, &vm->pio, &vm->stopper)) ||
+        (rc = adopt(vm, "i8042", kbc, destroy_i8042)) ||
+        (rc = acpi_pm_create(&pm, &vm->pio, &vm->stopper)) ||
+        (rc = adopt(vm, "acpi-pm", pm, destroy_acpi_pm)) ||
+        (rc = pvpanic_create(&panic, &vm->pio, &vm->stopper)) ||
+        (rc = adopt(vm, "pvpanic", panic, destroy_pvpanic)))
+        return rc;
+    return 0;
 }
 
 static int add_devices(struct machine *m)
 {
     struct vm *vm = &m->vm;
     struct debugdev *dbg;
-    struct i8042 *kbc;
     struct rtc *rtc;
     int rc;
 
-    if ((rc = add_interrupt_controller(m)) || (rc = add_console_and_serial(m)))
+    if ((rc = add_interrupt_controller(m)) || (rc = add_console_and_serial(m)) ||
+        (rc = add_power_devices(m)))
         return rc;
-
-    if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &vm->stopper, m->started_ns)))
+    if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &vm->stopper, m->started_ns)) ||
+        (rc = adopt(vm, "debug", dbg, destroy_debugdev)))
         return rc;
-    if ((rc = vm_add_device(vm, "debug", dbg, destroy_debugdev))) {
-        debugdev_destroy(dbg);
-        return rc;
-    }
     m->debug = dbg;
-
-    if ((rc = i8042_create(&kbc, &vm->pio, &vm->stopper)))
+    if ((rc = rtc_create(&rtc, &vm->pio, irq_line(vm, GSI_RTC), NULL, NULL)) ||
+        (rc = adopt(vm, "rtc", rtc, destroy_rtc)))
         return rc;
-    if ((rc = vm_add_device(vm, "i8042", kbc, destroy_i8042))) {
-        i8042_destroy(kbc);
-        return rc;
-    }
-
-    if ((rc = rtc_create(&rtc, &vm->pio, (struct irq_line){ .sink = &vm->irq, .gsi = GSI_RTC },
-                         NULL, NULL)))
-        return rc;
-    if ((rc = vm_add_device(vm, "rtc", rtc, destroy_rtc))) {
-        rtc_destroy(rtc);
-        return rc;
-    }
     return 0;
+}
+
+/* ACPI for Linux (and any OS that reads it), the MP table for those that boot with acpi=off. */
+static int write_firmware_tables(struct machine *m, uint64_t *rsdp)
+{
+    struct acpi_config acpi = { .nr_cpus = m->vm.nr_vcpus, .cmos_rtc = true };
+    int rc;
+
+    if ((rc = acpi_write_tables(&m->vm.mem, &acpi, rsdp)))
+        return rc;
+    return mptable_write(&m->vm.mem, m->vm.nr_vcpus);
 }
 
 static int load_guest(struct machine *m, const struct vm_config *cfg,
@@ -168,6 +180,10 @@ static int load_guest(struct machine *m, const struct vm_config *cfg,
          gmem_write(&vm->mem, info.initrd_addr, files->initrd.data, info.initrd_size))) {
         log_error("kernel or initrd does not fit in guest memory; give more --mem");
         return EXIT_BAD_IMAGE;
+    }
+    if ((rc = write_firmware_tables(m, &info.rsdp_addr))) {
+        log_error("cannot write the ACPI and MP tables: %s", strerror(-rc));
+        return EXIT_VMM_ERROR;
     }
     if ((rc = boot_write_tables(&vm->mem, &info))) {
         log_error("cannot write the boot tables: %s", strerror(-rc));

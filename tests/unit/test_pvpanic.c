@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pvpanic.h"
+#include "firmware/layout.h"
+#include "tests/unit/fakes.h"
+
+struct rig {
+    struct bus pio;
+    struct fake_stop stop;
+    struct pvpanic *p;
+};
+
+static void rig_init(struct rig *r)
+{
+    memset(r, 0, sizeof(*r));
+    bus_init(&r->pio, "pio");
+    fake_stop_init(&r->stop);
+    ck_assert_int_eq(pvpanic_create(&r->p, &r->pio, &r->stop.stopper), 0);
+}
+
+static void rig_fini(struct rig *r)
+{
+    pvpanic_destroy(r->p);
+    bus_fini(&r->pio);
+}
+
+START_TEST(read_returns_supported_events)
+{
+    struct rig r;
+
+    rig_init(&r);
+    ck_assert_uint_eq(fake_inb(&r.pio, PORT_PVPANIC), PVPANIC_PANICKED | PVPANIC_CRASH_LOADED);
+    ck_assert_int_eq(r.stop.calls, 0);
+    rig_fini(&r);
+}
+END_TEST
+
+START_TEST(panicked_stops)
+{
+    struct rig r;
+
+    rig_init(&r);
+    fake_outb(&r.pio, PORT_PVPANIC, PVPANIC_PANICKED);
+    ck_assert_int_eq(r.stop.calls, 1);
+    ck_assert_int_eq(r.stop.cause, STOP_GUEST_PANIC);
+    rig_fini(&r);
+}
+END_TEST
+
+START_TEST(crash_loaded_keeps_running)
+{
+    struct rig r;
+
+    rig_init(&r);
+    fake_outb(&r.pio, PORT_PVPANIC, PVPANIC_CRASH_LOADED);
+    fake_outb(&r.pio, PORT_PVPANIC, PVPANIC_CRASH_LOADED); /* logged once, still no stop */
+    fake_outb(&r.pio, PORT_PVPANIC, 0);
+    fake_outb(&r.pio, PORT_PVPANIC, 0xfc); /* events we do not offer */
+    ck_assert_int_eq(r.stop.calls, 0);
+    fake_outb(&r.pio, PORT_PVPANIC, PVPANIC_PANICKED | PVPANIC_CRASH_LOADED);
+    ck_assert_int_eq(r.stop.calls, 1);
+    ck_assert_int_eq(r.stop.cause, STOP_GUEST_PANIC);
+    rig_fini(&r);
+}
+END_TEST
+
+START_TEST(one_port_and_conflicts)
+{
+    struct rig r;
+    struct pvpanic *other = NULL;
+    uint16_t v = PVPANIC_PANICKED;
+
+    rig_init(&r);
+    /* A word write spills past the one-byte port: nothing handles it. */
+    ck_assert_int_eq(fake_bus_io(&r.pio, PORT_PVPANIC, &v, 2, true), -ENOENT);
+    ck_assert_int_eq(r.stop.calls, 0);
+    ck_assert_int_eq(pvpanic_create(&other, &r.pio, NULL), -EEXIST);
+    ck_assert_uint_eq(r.pio.nr, 1);
+    pvpanic_destroy(NULL);
+    rig_fini(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pvpanic");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, read_returns_supported_events);
+    tcase_add_test(tc, panicked_stops);
+    tcase_add_test(tc, crash_loaded_keeps_running);
+    tcase_add_test(tc, one_port_and_conflicts);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
