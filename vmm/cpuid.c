@@ -64,6 +64,12 @@ int cpuid_apply(struct vm *vm, struct vcpu *vcpu)
             if (vm->nr_vcpus_planned > 1)
                 e->edx |= 1u << 28; /* HTT: the count above is valid */
             e->ecx |= 1u << 31;     /* running under a hypervisor */
+            /*
+             * KVM's LAPIC emulates TSC-deadline mode but leaves advertising it to us. Without
+             * it, and with no PIT to calibrate the LAPIC timer against, Linux has no timer.
+             */
+            if (vm->tsc_deadline)
+                e->ecx |= 1u << 24;
             break;
         case 0xb:
         case 0x1f:

@@ -56,6 +56,7 @@ struct vm {
     bool is_pvm; /* the host's KVM is PVM: CPL0 guest code is emulated (see docs) */
     bool split_irqchip;
     bool readonly_mem;
+    bool tsc_deadline; /* the in-kernel LAPIC can do TSC-deadline mode */
     uint32_t tsc_khz;
 
     struct gmem mem;
