@@ -65,6 +65,19 @@ run_kvmini run --kernel "$tmp"
 expect_status 66
 expect_err "not a regular file"
 
+# A bzImage: truncated, and given a command line longer than its boot protocol allows.
+bz=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
+[ -n "$bz" ] || fail "no Debian kernel in /boot (make deps installs linux-image-amd64)"
+head -c 20000 "$bz" >"$tmp/truncated.bzImage"
+run_kvmini run --kernel "$tmp/truncated.bzImage"
+expect_status 65
+expect_err "truncated"
+expect_one_error_line
+
+run_kvmini run --kernel "$bz" --append "$(head -c 3000 /dev/zero | tr '\0' x)"
+expect_status 64
+expect_err "this kernel accepts at most"
+
 # Options.
 run_kvmini run --kernel "$K" --mem 0
 expect_status 64

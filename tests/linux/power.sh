@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Every way a Linux guest can end gives its documented exit status, and never hangs kvmini.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+require_guest bzImage initrd.cpio.gz
+K=$GUEST/bzImage I=$GUEST/initrd.cpio.gz
+
+run_linux "$K" "$I" 'poweroff -f' # ACPI S5 through the PM1a control block
+expect_status 0
+expect_out "kvmini-guest: ready"
+
+run_linux "$K" "$I" 'reboot -f' # ACPI reset register (then the i8042, the kernel's fallback)
+expect_status 0
+
+run_linux "$K" "$I" 'echo c >/proc/sysrq-trigger' # a kernel panic, reported through pvpanic
+expect_status 83
+
+# reboot=t makes the kernel reboot by triple-faulting on purpose.
+STATUS=0
+KVMINI_TEST_TIMEOUT=240 run_kvmini run --kernel "$K" --initrd "$I" \
+	--append "$(guest_cmdline 'reboot -f') reboot=t"
+expect_status 80
+expect_err "triple fault"
+echo "PASS"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Interactive use: `kvmini run --kernel bzImage --initrd initrd.cpio.gz` gives a busybox shell on
+# the console. Typing goes through the UART's receive interrupt (kvmini's IOAPIC, an MSI).
+. "$(dirname "$0")/lib.sh"
+require_kvm
+require_guest bzImage initrd.cpio.gz
+command -v expect >/dev/null || fail "expect is not installed (make deps installs it)"
+export KVMINI GUEST
+
+expect -f - <<'EXP' || fail "interactive shell session (see the transcript above)"
+set timeout 240
+spawn $env(KVMINI) run --kernel $env(GUEST)/bzImage --initrd $env(GUEST)/initrd.cpio.gz --append "console=ttyS0 quiet"
+expect "kvmini-guest: ready" {} timeout { puts "no ready marker"; exit 1 }
+expect -re {[#$] $} {} timeout { puts "no shell prompt"; exit 1 }
+send "echo answer=\$((6*7))\r"
+expect "answer=42" {} timeout { puts "typed command did not run"; exit 1 }
+send "poweroff -f\r"
+expect eof
+lassign [wait] pid spawnid os_error status
+if {$status != 0} { puts "kvmini exited with $status after poweroff"; exit 1 }
+EXP
+echo "PASS"
