@@ -84,6 +84,22 @@ static int port(void)
     return b == 0xff && l == 0xffffffff ? 0 : 1;
 }
 
+/*
+ * An access to unmapped MMIO by an instruction KVM's emulator does not implement (SSE pcmpeqb):
+ * KVM cannot complete the exit. At CPL3 it injects #UD into the guest; at CPL0 it gives up and
+ * exits with an emulation failure, which kvmini reports (RIP, instruction bytes) and stops on.
+ */
+static void unemulatable_access(void *arg)
+{
+    uint64_t addr = UNMAPPED_MMIO;
+
+    (void)arg;
+    __asm__ volatile(".byte 0x66, 0x0f, 0x74, 0x00" /* pcmpeqb (%%rax), %%xmm0 */
+                     :
+                     : "a"(addr)
+                     : "memory");
+}
+
 static int streq(const char *a, const char *b)
 {
     return !memcmp(a, b, strlen(b) + 1);
@@ -110,6 +126,16 @@ int main(unsigned int cpu, const char *cmdline)
         return rom();
     if (streq(name, "port"))
         return port();
+    if (streq(name, "emul")) {
+        unemulatable_access(NULL);
+        puts("fault: emul completed, but KVM cannot emulate it");
+        return 1;
+    }
+    if (streq(name, "emul0")) {
+        tiny_kcall(unemulatable_access, NULL);
+        puts("fault: emul0 completed, but KVM cannot emulate it");
+        return 1;
+    }
     if (streq(name, "ud")) {
         __asm__ volatile("ud2");
         puts("fault: ud2 did not fault");
