@@ -6,8 +6,8 @@ TSAN_BUILD ?= build-tsan
 JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build deps san-build tsan-build check unit kvm-tests tsan-tests demo bench format \
-	format-check clean
+.PHONY: all build deps san-build tsan-build check unit fuzz kvm-tests tsan-tests demo bench format \
+	format-check clean guest-kernel guest-initrd guest-initrd-debian guest-linux
 
 all: build
 
@@ -28,7 +28,7 @@ unit: san-build
 	@cd $(SAN_BUILD) && ctest -L unit --output-on-failure
 
 # Tests that run guests: on this host's /dev/kvm, or inside the nested rig when it has none.
-kvm-tests: build
+kvm-tests: build guest-kernel guest-initrd guest-initrd-debian
 	@tests/run-kvm-tests $(BUILD)
 
 tsan-build:
@@ -37,12 +37,18 @@ tsan-build:
 
 # The same guest tests with kvmini under ThreadSanitizer: vCPU threads, the event loop, signals.
 tsan-tests: tsan-build
-	@TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" tests/run-kvm-tests $(TSAN_BUILD)
+	@TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" KVMINI_TEST_LABELS=kvm \
+		tests/run-kvm-tests $(TSAN_BUILD)
 
-check: deps format-check build unit kvm-tests tsan-tests
+# libFuzzer targets over what parses guest-controlled bytes (virtqueues), for a bounded time.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzzers
+
+check: deps format-check build unit fuzz kvm-tests tsan-tests
 	@echo "make check: all tests passed"
 
-demo: deps build
+demo: deps build guest-kernel guest-initrd
 	@tests/demo $(BUILD)
 
 bench: deps build
@@ -53,6 +59,23 @@ format:
 
 format-check:
 	@git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
+# The Linux guest (guests/linux, docs/guest-linux.md): kernel from Debian's linux-source-6.1 (or
+# LINUX_SRC=DIR), cached in ~/.cache/kvmini-linux; busybox initramfs; both into $(BUILD)/guest.
+guest-kernel:
+	@JOBS=$(JOBS) guests/linux/build-kernel $(BUILD)/guest
+
+guest-initrd:
+	@guests/linux/build-initrd $(BUILD)/guest/initrd.cpio.gz
+
+# The same initramfs plus the virtio and pvpanic modules of Debian's kernel (DEBIAN_KVER, default: the
+# newest in /lib/modules), to boot /boot/vmlinuz-DEBIAN_KVER.
+DEBIAN_KVER ?=
+guest-initrd-debian:
+	@guests/linux/build-initrd --modules-from /lib/modules/$(or $(DEBIAN_KVER),$(shell ls /lib/modules | sort -V | tail -n1)) \
+		$(BUILD)/guest/initrd-debian.cpio.gz
+
+guest-linux: guest-kernel guest-initrd
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)
