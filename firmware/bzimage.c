@@ -3,7 +3,6 @@
 
 #include <asm/bootparam.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,19 +13,6 @@
 #define MIN_PROTOCOL        0x020c     /* 2.12: xloadflags, so the 64-bit entry can be checked */
 #define ENTRY64_OFFSET      0x200      /* the 64-bit entry, relative to the load address */
 #define DEFAULT_LOAD        0x1000000  /* where a kernel without a usable pref_address goes */
-
-static int reject(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int reject(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 int bzimage_is_bzimage(const void *file, size_t size)
 {
@@ -50,14 +36,15 @@ static int choose_load_address(const struct setup_header *h, uint64_t *load, cha
         return 0;
     }
     if (align & (align - 1))
-        return reject(-EINVAL, err, errlen, "kernel_alignment %#llx is not a power of two",
-                      (unsigned long long)align);
+        return kernel_plan_reject(-EINVAL, err, errlen,
+                                  "kernel_alignment %#llx is not a power of two",
+                                  (unsigned long long)align);
     if (!align)
         align = 1;
     if (at < LAYOUT_KERNEL_LOAD)
         at = DEFAULT_LOAD;
     if (__builtin_add_overflow(at, align - 1, &at))
-        return reject(-ERANGE, err, errlen, "pref_address wraps around");
+        return kernel_plan_reject(-ERANGE, err, errlen, "pref_address wraps around");
     *load = at & ~(align - 1);
     return 0;
 }
@@ -73,38 +60,43 @@ int bzimage_probe(const void *file, size_t size, uint64_t ram_end, struct kernel
 
     memset(plan, 0, sizeof(*plan));
     if (!bzimage_is_bzimage(file, size))
-        return reject(-ENOEXEC, err, errlen, "not a bzImage");
+        return kernel_plan_reject(-ENOEXEC, err, errlen, "not a bzImage");
     /* The header's own length: the jump at 0x200 skips exactly over it. */
     hdr_len = (size_t)0x202 + f[0x201] - SETUP_HEADER_OFFSET;
     if (SETUP_HEADER_OFFSET + sizeof(h) > size)
-        return reject(-EINVAL, err, errlen, "bzImage is truncated inside its setup header");
+        return kernel_plan_reject(-EINVAL, err, errlen,
+                                  "bzImage is truncated inside its setup header");
     memcpy(&h, f + SETUP_HEADER_OFFSET, sizeof(h));
 
     if (h.version < MIN_PROTOCOL)
-        return reject(-ENOEXEC, err, errlen,
-                      "bzImage uses boot protocol %u.%02u; kvmini needs 2.12 or newer (Linux 3.8+)",
-                      h.version >> 8, h.version & 0xff);
+        return kernel_plan_reject(
+            -ENOEXEC, err, errlen,
+            "bzImage uses boot protocol %u.%02u; kvmini needs 2.12 or newer (Linux 3.8+)",
+            h.version >> 8, h.version & 0xff);
     if (!(h.xloadflags & XLF_KERNEL_64))
-        return reject(-ENOEXEC, err, errlen, "bzImage has no 64-bit entry point (32-bit kernel?)");
+        return kernel_plan_reject(-ENOEXEC, err, errlen,
+                                  "bzImage has no 64-bit entry point (32-bit kernel?)");
     if (!(h.loadflags & LOADED_HIGH))
-        return reject(-ENOEXEC, err, errlen, "a zImage (loaded low) is not supported");
+        return kernel_plan_reject(-ENOEXEC, err, errlen, "a zImage (loaded low) is not supported");
 
     kernel_off = ((uint64_t)(h.setup_sects ? h.setup_sects : 4) + 1) * 512;
     payload = (uint64_t)h.syssize * 16;
     if (kernel_off >= size || payload > size - kernel_off)
-        return reject(-EINVAL, err, errlen,
-                      "bzImage is truncated: its header describes %llu bytes, the file has %zu",
-                      (unsigned long long)(kernel_off + payload), size);
+        return kernel_plan_reject(
+            -EINVAL, err, errlen,
+            "bzImage is truncated: its header describes %llu bytes, the file has %zu",
+            (unsigned long long)(kernel_off + payload), size);
 
     if ((rc = choose_load_address(&h, &load, err, errlen)))
         return rc;
     needed = size - kernel_off > h.init_size ? size - kernel_off : h.init_size;
     if (load < LAYOUT_KERNEL_LOAD || __builtin_add_overflow(load, needed, &end) || end > ram_end)
-        return reject(-ERANGE, err, errlen,
-                      "the kernel needs RAM 0x%llx-0x%llx, beyond the 0x%llx this VM has below "
-                      "the MMIO hole; give more --mem",
-                      (unsigned long long)load, (unsigned long long)(load + needed),
-                      (unsigned long long)ram_end);
+        return kernel_plan_reject(
+            -ERANGE, err, errlen,
+            "the kernel needs RAM 0x%llx-0x%llx, beyond the 0x%llx this VM has below "
+            "the MMIO hole; give more --mem",
+            (unsigned long long)load, (unsigned long long)(load + needed),
+            (unsigned long long)ram_end);
 
     plan->kind = ENTRY_64;
     plan->entry = load + ENTRY64_OFFSET;

@@ -4,26 +4,12 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "firmware/layout.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-
-static int reject(int rc, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int reject(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 int elf_is_elf(const void *file, size_t size)
 {
@@ -78,31 +64,34 @@ static int add_segment(struct kernel_plan *plan, const GElf_Phdr *ph, size_t fil
     uint64_t file_end, mem_end;
 
     if (plan->nr_seg == KERNEL_MAX_SEGMENTS)
-        return reject(-EINVAL, err, errlen, "more than %d loadable segments", KERNEL_MAX_SEGMENTS);
+        return kernel_plan_reject(-EINVAL, err, errlen, "more than %d loadable segments",
+                                  KERNEL_MAX_SEGMENTS);
     if (ph->p_filesz > ph->p_memsz)
-        return reject(-EINVAL, err, errlen, "a segment's file size exceeds its memory size");
+        return kernel_plan_reject(-EINVAL, err, errlen,
+                                  "a segment's file size exceeds its memory size");
     if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &file_end) || file_end > file_size)
-        return reject(-EINVAL, err, errlen,
-                      "a segment extends past the end of the file "
-                      "(truncated file?)");
+        return kernel_plan_reject(-EINVAL, err, errlen,
+                                  "a segment extends past the end of the file "
+                                  "(truncated file?)");
     if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &mem_end))
-        return reject(-ERANGE, err, errlen, "a segment's address range wraps around");
+        return kernel_plan_reject(-ERANGE, err, errlen, "a segment's address range wraps around");
     if (ph->p_paddr < LAYOUT_KERNEL_LOAD)
-        return reject(-ERANGE, err, errlen,
-                      "segment at 0x%llx overlaps the firmware area below 1 MiB",
-                      (unsigned long long)ph->p_paddr);
+        return kernel_plan_reject(-ERANGE, err, errlen,
+                                  "segment at 0x%llx overlaps the firmware area below 1 MiB",
+                                  (unsigned long long)ph->p_paddr);
     if (mem_end > ram_end)
-        return reject(-ERANGE, err, errlen,
-                      "segment 0x%llx-0x%llx does not fit in guest RAM below 0x%llx; "
-                      "give more --mem",
-                      (unsigned long long)ph->p_paddr, (unsigned long long)mem_end,
-                      (unsigned long long)ram_end);
+        return kernel_plan_reject(-ERANGE, err, errlen,
+                                  "segment 0x%llx-0x%llx does not fit in guest RAM below 0x%llx; "
+                                  "give more --mem",
+                                  (unsigned long long)ph->p_paddr, (unsigned long long)mem_end,
+                                  (unsigned long long)ram_end);
     for (unsigned int i = 0; i < plan->nr_seg; i++) {
         const struct kernel_segment *s = &plan->seg[i];
 
         if (ph->p_paddr < s->paddr + s->memsz && s->paddr < mem_end)
-            return reject(-EINVAL, err, errlen, "segments 0x%llx and 0x%llx overlap",
-                          (unsigned long long)s->paddr, (unsigned long long)ph->p_paddr);
+            return kernel_plan_reject(-EINVAL, err, errlen, "segments 0x%llx and 0x%llx overlap",
+                                      (unsigned long long)s->paddr,
+                                      (unsigned long long)ph->p_paddr);
     }
     plan->seg[plan->nr_seg++] = (struct kernel_segment){
         .paddr = ph->p_paddr,
@@ -134,32 +123,33 @@ static int probe_elf(Elf *elf, size_t size, uint64_t ram_end, struct kernel_plan
     int rc;
 
     if (elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64 || !gelf_getehdr(elf, &eh))
-        return reject(-ENOEXEC, err, errlen, "not a 64-bit ELF file");
+        return kernel_plan_reject(-ENOEXEC, err, errlen, "not a 64-bit ELF file");
     if (eh.e_machine != EM_X86_64)
-        return reject(-ENOEXEC, err, errlen,
-                      "ELF for another architecture (e_machine %u), "
-                      "not x86-64",
-                      eh.e_machine);
+        return kernel_plan_reject(-ENOEXEC, err, errlen,
+                                  "ELF for another architecture (e_machine %u), "
+                                  "not x86-64",
+                                  eh.e_machine);
     if (eh.e_type != ET_EXEC)
-        return reject(-ENOEXEC, err, errlen, "ELF is not an executable (e_type %u)", eh.e_type);
+        return kernel_plan_reject(-ENOEXEC, err, errlen, "ELF is not an executable (e_type %u)",
+                                  eh.e_type);
     if (elf_getphdrnum(elf, &phnum) || phnum == 0)
-        return reject(-EINVAL, err, errlen, "ELF has no program headers");
+        return kernel_plan_reject(-EINVAL, err, errlen, "ELF has no program headers");
 
     for (size_t i = 0; i < phnum; i++) {
         GElf_Phdr ph;
 
         if (!gelf_getphdr(elf, (int)i, &ph))
-            return reject(-EINVAL, err, errlen, "program header %zu is unreadable", i);
+            return kernel_plan_reject(-EINVAL, err, errlen, "program header %zu is unreadable", i);
         if (ph.p_type == PT_LOAD && ph.p_memsz) {
             rc = add_segment(plan, &ph, size, ram_end, err, errlen);
             if (rc)
                 return rc;
         } else if (ph.p_type == PT_NOTE && scan_notes(elf, &ph, size, &notes)) {
-            return reject(-EINVAL, err, errlen, "malformed ELF note segment");
+            return kernel_plan_reject(-EINVAL, err, errlen, "malformed ELF note segment");
         }
     }
     if (!plan->nr_seg)
-        return reject(-EINVAL, err, errlen, "ELF has nothing to load");
+        return kernel_plan_reject(-EINVAL, err, errlen, "ELF has nothing to load");
 
     if (notes.has_kvmini) {
         plan->kind = ENTRY_64;
@@ -173,8 +163,9 @@ static int probe_elf(Elf *elf, size_t size, uint64_t ram_end, struct kernel_plan
         plan->entry = eh.e_entry;
     }
     if (!entry_is_loaded(plan, plan->entry))
-        return reject(-EINVAL, err, errlen, "entry point 0x%llx is outside the loaded segments",
-                      (unsigned long long)plan->entry);
+        return kernel_plan_reject(-EINVAL, err, errlen,
+                                  "entry point 0x%llx is outside the loaded segments",
+                                  (unsigned long long)plan->entry);
     return 0;
 }
 
@@ -186,13 +177,13 @@ int elf_probe(const void *file, size_t size, uint64_t ram_end, struct kernel_pla
 
     memset(plan, 0, sizeof(*plan));
     if (!elf_is_elf(file, size))
-        return reject(-ENOEXEC, err, errlen, "not an ELF file");
+        return kernel_plan_reject(-ENOEXEC, err, errlen, "not an ELF file");
     if (elf_version(EV_CURRENT) == EV_NONE)
-        return reject(-EINVAL, err, errlen, "libelf is unusable: %s", elf_errmsg(-1));
+        return kernel_plan_reject(-EINVAL, err, errlen, "libelf is unusable: %s", elf_errmsg(-1));
     /* libelf only reads through this pointer with ELF_C_READ_MMAP semantics on memory. */
     elf = elf_memory((char *)file, size);
     if (!elf)
-        return reject(-EINVAL, err, errlen, "unreadable ELF: %s", elf_errmsg(-1));
+        return kernel_plan_reject(-EINVAL, err, errlen, "unreadable ELF: %s", elf_errmsg(-1));
     rc = probe_elf(elf, size, ram_end, plan, err, errlen);
     elf_end(elf);
     return rc;

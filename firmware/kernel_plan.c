@@ -2,6 +2,8 @@
 #include "firmware/kernel_plan.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int kernel_plan_load(const struct kernel_plan *plan, const void *file, const struct gmem *mem)
@@ -21,4 +23,14 @@ int kernel_plan_load(const struct kernel_plan *plan, const void *file, const str
             memset(dst + s->filesz, 0, s->memsz - s->filesz);
     }
     return 0;
+}
+
+int kernel_plan_reject(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -42,6 +42,10 @@ struct kernel_plan {
     uint64_t cmdline_max;     /* longest command line the kernel accepts */
 };
 
+/* For loaders: writes a one-line reason into err and returns rc, so a check is one statement. */
+int kernel_plan_reject(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Copies the planned segments; their BSS reads as zero afterwards. 0 or -EFAULT. */
 int kernel_plan_load(const struct kernel_plan *plan, const void *file, const struct gmem *mem);
 

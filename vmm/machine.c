@@ -272,7 +272,7 @@ void machine_finish(struct machine *m, enum stop_cause cause, int status)
                     (vm->vcpus[0].stats.first_run_ns - m->started_ns) / 1e6);
         if (m->debug)
             print_boot_marks(m->debug);
-        stats_print_memory(stderr, vm->mem.mapping);
+        stats_print_memory(stderr, vm->mem.mapping, vm->mem.mapping_size);
         fprintf(stderr, "stopped: %s, exit status %d, %.3f ms after start\r\n",
                 stop_cause_name(cause), stop_exit_status(cause, status),
                 (stats_now_ns() - m->started_ns) / 1e6);

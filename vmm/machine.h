@@ -17,12 +17,13 @@ struct machine {
     struct vm vm;
     struct console *console; /* kept for restoring the terminal */
     struct debugdev *debug;  /* kept for the boot-time marks in --stats */
-    uint64_t started_ns; /* when main() started: the origin of every time in --stats */
+    uint64_t started_ns;     /* when main() started: the origin of every time in --stats */
 };
 
 /*
  * Creates the VM (taking kvm_fd), loads the kernel and initrd, writes the boot tables and adds
- * the devices. started_ns is when kvmini started, for --stats. Returns 0 or the exit status to use; on failure call machine_destroy().
+ * the devices. started_ns is when kvmini started, for --stats. Returns 0 or the exit status to use;
+ * on failure call machine_destroy().
  */
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
                    const struct boot_files *files, uint64_t started_ns);

@@ -165,32 +165,33 @@ static uint64_t peak_rss_kib(void)
 }
 
 /*
- * The guest mapping's share of RSS, from the kernel's own accounting (smaps), so it is measured
- * the same way as the peak it is subtracted from (mincore would count huge pages differently).
+ * The guest memory's share of RSS, from the kernel's own accounting (smaps), so it is measured the
+ * same way as the peak it is subtracted from (mincore would count huge pages differently): the
+ * Rss of every mapping inside [guest, guest + size), in case the kernel split the region.
  */
-static uint64_t mapping_rss_kib(void *addr)
+static uint64_t guest_rss_kib(void *guest, size_t size)
 {
-    char line[256], start[32];
-    unsigned long long kib = 0;
-    int in_mapping = 0;
+    uintptr_t lo = (uintptr_t)guest, hi = lo + size;
+    unsigned long long total = 0, kib, start, end;
+    int inside = 0;
+    char line[512];
     FILE *f = fopen("/proc/self/smaps", "r");
 
     if (!f)
         return 0;
-    snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)addr);
     while (fgets(line, sizeof(line), f)) {
-        if (!strncmp(line, start, strlen(start)))
-            in_mapping = 1;
-        else if (in_mapping && sscanf(line, "Rss: %llu kB", &kib) == 1)
-            break;
+        if (sscanf(line, "%llx-%llx ", &start, &end) == 2)
+            inside = start >= lo && end <= hi;
+        else if (inside && sscanf(line, "Rss: %llu kB", &kib) == 1)
+            total += kib;
     }
     fclose(f);
-    return in_mapping ? kib : 0;
+    return total;
 }
 
-void stats_print_memory(FILE *out, void *guest)
+void stats_print_memory(FILE *out, void *guest, size_t guest_size)
 {
-    uint64_t peak = peak_rss_kib(), in_guest = guest ? mapping_rss_kib(guest) : 0;
+    uint64_t peak = peak_rss_kib(), in_guest = guest ? guest_rss_kib(guest, guest_size) : 0;
 
     /* Guest pages never leave once touched, so the count at exit is also their peak. */
     fprintf(out, "memory: peak RSS %llu KiB = guest RAM %llu KiB + VMM %llu KiB\r\n",

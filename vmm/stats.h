@@ -7,6 +7,7 @@
 #define KVMINI_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,7 +56,7 @@ void stats_print(FILE *out, const struct vcpu_stats *per_vcpu, unsigned int nr_v
  * Prints kvmini's peak RSS and how much of it is the guest mapping (guest memory, host pages
  * backing it), so the difference is what the VMM itself costs.
  */
-void stats_print_memory(FILE *out, void *guest);
+void stats_print_memory(FILE *out, void *guest, size_t guest_size);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t stats_now_ns(void);

@@ -25,6 +25,7 @@
 #include "firmware/elf_load.h"
 #include "firmware/layout.h"
 #include "vmm/gmem.h"
+#include "vmm/stats.h"
 
 #define FLOOR_RAM_SIZE   (128ULL << 20)
 #define FLOOR_CPUID_MAX  256
@@ -255,55 +256,6 @@ static int run_loop(struct floor *f, int *status)
     }
 }
 
-static unsigned long long peak_rss_kib(void)
-{
-    char line[256];
-    unsigned long long kib = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %llu kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/*
- * Resident KiB of the guest mapping, from the kernel's RSS accounting in /proc/self/smaps (as
- * kvmini counts it, so both subtract guest pages the same way the peak counted them): the Rss of
- * every mapping that lies inside [mapping, mapping + size).
- */
-static unsigned long long guest_resident_kib(const struct gmem *mem)
-{
-    uintptr_t lo = (uintptr_t)mem->mapping, hi = lo + mem->mapping_size;
-    unsigned long long total = 0, kib, start, end;
-    int inside = 0;
-    char line[512];
-    FILE *f = fopen("/proc/self/smaps", "r");
-
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%llx-%llx ", &start, &end) == 2)
-            inside = start >= lo && end <= hi;
-        else if (inside && sscanf(line, "Rss: %llu kB", &kib) == 1)
-            total += kib;
-    }
-    fclose(f);
-    return total;
-}
-
-/* The same line as kvmini --stats: the VMM's share is peak RSS minus resident guest RAM. */
-static void print_memory(const struct floor *f)
-{
-    unsigned long long peak = peak_rss_kib(), guest = guest_resident_kib(&f->mem);
-
-    fprintf(stderr, "memory: peak RSS %llu KiB = guest RAM %llu KiB + VMM %llu KiB\n", peak, guest,
-            peak > guest ? peak - guest : 0);
-}
-
 static void floor_close(struct floor *f)
 {
     if (f->run)
@@ -358,8 +310,8 @@ static int boot_and_run(struct floor *f, const char *kernel, const char *cmdline
         return fail("creating the vCPU", rc);
     rc = run_loop(f, &status);
     fflush(stdout);
-    if (mem_report)
-        print_memory(f);
+    if (mem_report) /* the same line as kvmini --stats, computed by the same code */
+        stats_print_memory(stderr, f->mem.mapping, f->mem.mapping_size);
     if (rc == -EPROTO)
         return 1;
     if (rc)

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "firmware/acpi.h"
+#include "tests/unit/unit.h"
 
 #define RAM_SIZE (1u << 20)
 
@@ -557,8 +558,6 @@ int main(int argc, char **argv)
     bool acpica = argc > 1 && !strcmp(argv[1], "acpica");
     Suite *s = suite_create("acpi");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     if (acpica) {
         if (!*KVMINI_IASL || !*KVMINI_ACPIEXEC) {
@@ -578,9 +577,5 @@ int main(int argc, char **argv)
         tcase_add_test(tc, rewrite_clears_window);
     }
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include "devices/acpi_pm.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 #define EVT   PORT_ACPI_PM1A_EVT
 #define STS   PORT_ACPI_PM1A_EVT
@@ -206,8 +207,6 @@ int main(void)
 {
     Suite *s = suite_create("acpi_pm");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, s5_powers_off);
     tcase_add_test(tc, other_sleep_types_do_nothing);
@@ -218,9 +217,5 @@ int main(void)
     tcase_add_test(tc, odd_widths_do_not_crash);
     tcase_add_test(tc, create_conflicts_unwind);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

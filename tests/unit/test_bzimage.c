@@ -9,6 +9,7 @@
 #include "firmware/boot.h"
 #include "firmware/bzimage.h"
 #include "firmware/layout.h"
+#include "tests/unit/unit.h"
 
 #define RAM_END   (64ULL << 20)
 #define SETUP     4 /* setup sectors */
@@ -162,16 +163,10 @@ int main(void)
 {
     Suite *s = suite_create("bzimage");
     TCase *tc = tcase_create("bzimage");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, plans_a_valid_image);
     tcase_add_test(tc, zero_page_keeps_the_kernel_header);
     tcase_add_test(tc, rejects_what_cannot_boot);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "tests/unit/unit.h"
 
 static int parse(struct vm_config *cfg, char *err, const char *const *args, int n)
 {
@@ -113,17 +114,11 @@ int main(void)
 {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, sizes_take_suffixes);
     tcase_add_test(tc, run_options);
     tcase_add_test(tc, bad_input_names_the_problem);
     tcase_add_test(tc, help_and_version);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

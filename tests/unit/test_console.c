@@ -14,6 +14,7 @@
 #include "devices/serial.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 /* --- the escape filter ----------------------------------------------------------------------- */
 
@@ -474,11 +475,5 @@ static Suite *console_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(console_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(console_suite());
 }

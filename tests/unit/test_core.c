@@ -9,6 +9,7 @@
 #include "vmm/bus.h"
 #include "vmm/gmem.h"
 #include "vmm/stop.h"
+#include "tests/unit/unit.h"
 
 struct probe {
     uint64_t off;
@@ -181,8 +182,6 @@ int main(void)
 {
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, bus_rejects_overlaps);
     tcase_add_test(tc, bus_del_removes_exactly_one);
@@ -192,9 +191,5 @@ int main(void)
     tcase_add_test(tc, gmem_splits_around_the_hole);
     tcase_add_test(tc, stop_codes_are_distinct);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include "devices/debugdev.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 struct rig {
     struct bus pio, mmio;
@@ -176,11 +177,5 @@ static Suite *debugdev_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(debugdev_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(debugdev_suite());
 }

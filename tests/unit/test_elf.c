@@ -9,6 +9,7 @@
 #include "firmware/boot.h"
 #include "firmware/elf_load.h"
 #include "firmware/layout.h"
+#include "tests/unit/unit.h"
 
 #define RAM_END   (16ULL << 20)
 #define FILE_SIZE 0x3000
@@ -229,8 +230,6 @@ int main(void)
 {
     Suite *s = suite_create("elf");
     TCase *tc = tcase_create("elf");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, accepts_a_plain_image);
     tcase_add_test(tc, notes_choose_the_entry);
@@ -238,9 +237,5 @@ int main(void)
     tcase_add_test(tc, initrd_placement);
     tcase_add_test(tc, boot_tables_fit_and_map);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

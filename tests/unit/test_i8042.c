@@ -7,6 +7,7 @@
 #include "devices/i8042.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 #define DATA PORT_I8042_DATA
 #define CMD  PORT_I8042_CMD
@@ -170,11 +171,5 @@ static Suite *i8042_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(i8042_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(i8042_suite());
 }

@@ -7,6 +7,7 @@
 #include "devices/ioapic.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 #define SEL (LAYOUT_IOAPIC_BASE + 0x00)
 #define WIN (LAYOUT_IOAPIC_BASE + 0x10)
@@ -353,11 +354,5 @@ static Suite *ioapic_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ioapic_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(ioapic_suite());
 }

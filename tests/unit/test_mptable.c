@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "firmware/mptable.h"
+#include "tests/unit/unit.h"
 
 #define RAM_SIZE (1u << 20)
 
@@ -171,15 +172,9 @@ int main(void)
 {
     Suite *s = suite_create("mptable");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, entries_for_1_2_64_cpus);
     tcase_add_test(tc, limits);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

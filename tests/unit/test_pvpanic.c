@@ -7,6 +7,7 @@
 #include "devices/pvpanic.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 struct rig {
     struct bus pio;
@@ -89,17 +90,11 @@ int main(void)
 {
     Suite *s = suite_create("pvpanic");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, read_returns_supported_events);
     tcase_add_test(tc, panicked_stops);
     tcase_add_test(tc, crash_loaded_keeps_running);
     tcase_add_test(tc, one_port_and_conflicts);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

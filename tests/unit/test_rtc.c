@@ -7,6 +7,7 @@
 
 #include "devices/rtc.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 #define INDEX PORT_RTC_INDEX
 #define DATA  PORT_RTC_DATA
@@ -516,11 +517,5 @@ static Suite *rtc_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rtc_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(rtc_suite());
 }

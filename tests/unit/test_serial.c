@@ -9,6 +9,7 @@
 #include "devices/serial.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
+#include "tests/unit/unit.h"
 
 #define B PORT_COM1
 enum { THR = 0, IER, IIR, LCR, MCR, LSR, MSR, SCR };
@@ -401,11 +402,5 @@ static Suite *serial_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(serial_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(serial_suite());
 }

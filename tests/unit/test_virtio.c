@@ -12,6 +12,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/virtio/virtio.h"
+#include "tests/unit/unit.h"
 
 #define RAM_BASE 0x0ULL
 #define RAM_SIZE 0x10000ULL
@@ -449,11 +450,5 @@ static Suite *virtio_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(virtio_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(virtio_suite());
 }

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "devices/virtio/virtqueue.h"
+#include "tests/unit/unit.h"
 
 #define RAM_BASE  0x10000ULL /* not 0, so "below RAM" is testable */
 #define RAM_SIZE  0x20000ULL
@@ -582,11 +583,5 @@ static Suite *virtqueue_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(virtqueue_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(virtqueue_suite());
 }
