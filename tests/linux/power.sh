@@ -3,12 +3,15 @@
 # Every way a Linux guest can end gives its documented exit status, and never hangs kvmini.
 . "$(dirname "$0")/lib.sh"
 require_kvm
-require_guest bzImage initrd.cpio.gz
+require_guest bzImage vmlinux initrd.cpio.gz
 K=$GUEST/bzImage I=$GUEST/initrd.cpio.gz
 
-run_linux "$K" "$I" 'poweroff -f' # ACPI S5 through the PM1a control block
-expect_status 0
-expect_out "kvmini-guest: ready"
+# Both boot paths reach init and power off through ACPI S5 (the PM1a control block).
+for kernel in "$K" "$GUEST/vmlinux"; do
+	run_linux "$kernel" "$I" 'poweroff -f'
+	expect_status 0
+	expect_out "kvmini-guest: ready"
+done
 
 run_linux "$K" "$I" 'reboot -f' # ACPI reset register (then the i8042, the kernel's fallback)
 expect_status 0
