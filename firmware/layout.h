@@ -42,31 +42,39 @@
 #define LAYOUT_IOAPIC_SIZE     0x1000
 #define LAYOUT_IOAPIC_ID       0 /* its ID register at reset; MADT and MP table say so */
 #define LAYOUT_LAPIC_BASE      LAYOUT_U64(0xfee00000)
+/* PCI BARs are placed in this window (up to the IOAPIC); kvmini's PCI bus decodes all of it. */
+#define LAYOUT_PCI_MMIO_BASE LAYOUT_U64(0xe0000000)
+#define LAYOUT_PCI_MMIO_SIZE LAYOUT_U64(0x1e000000)
 /* KVM_SET_TSS_ADDR (three pages) and KVM_SET_IDENTITY_MAP_ADDR (one page), needed on Intel. */
 #define LAYOUT_TSS_ADDR     LAYOUT_U64(0xfffbd000)
 #define LAYOUT_IDENTITY_MAP LAYOUT_U64(0xfffbc000)
 
 /* --- I/O ports ----------------------------------------------------------------------------- */
-#define PORT_POST_CODE     0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
-#define PORT_I8042_DATA    0x60
-#define PORT_I8042_CMD     0x64
-#define PORT_RTC_INDEX     0x70 /* CMOS RTC: register select (bit 7: NMI disable) */
-#define PORT_RTC_DATA      0x71
-#define PORT_COM1          0x3f8
-#define PORT_DEBUG_EXIT    0x501 /* one-byte write of V: kvmini exits with status V */
-#define PORT_PVPANIC       0x505 /* QEMU's pvpanic port: the guest writes 1 when it panics */
-#define PORT_BOOT_TIMER    0x510 /* Linux guests: a write timestamps a boot milestone */
-#define PORT_ACPI_PM1A_EVT 0x600 /* PM1a event block: status (2 bytes) + enable (2 bytes) */
-#define PORT_ACPI_PM1A_CNT 0x604 /* PM1a control block: SLP_TYP/SLP_EN for power-off */
-#define PORT_ACPI_RESET    0x608 /* FADT reset register: writing ACPI_RESET_VALUE reboots */
-#define ACPI_RESET_VALUE   0x1
-#define ACPI_S5_SLP_TYP    5 /* the SLP_TYP value the DSDT's _S5 gives for soft-off */
+#define PORT_POST_CODE       0x80 /* POST/io_delay port: accepted and ignored, a cheap exit probe */
+#define PORT_I8042_DATA      0x60
+#define PORT_I8042_CMD       0x64
+#define PORT_RTC_INDEX       0x70 /* CMOS RTC: register select (bit 7: NMI disable) */
+#define PORT_RTC_DATA        0x71
+#define PORT_COM1            0x3f8
+#define PORT_DEBUG_EXIT      0x501 /* one-byte write of V: kvmini exits with status V */
+#define PORT_PVPANIC         0x505 /* QEMU's pvpanic port: the guest writes 1 when it panics */
+#define PORT_BOOT_TIMER      0x510 /* Linux guests: a write timestamps a boot milestone */
+#define PORT_ACPI_PM1A_EVT   0x600 /* PM1a event block: status (2 bytes) + enable (2 bytes) */
+#define PORT_ACPI_PM1A_CNT   0x604 /* PM1a control block: SLP_TYP/SLP_EN for power-off */
+#define PORT_ACPI_RESET      0x608 /* FADT reset register: writing ACPI_RESET_VALUE reboots */
+#define PORT_PCI_CONFIG_ADDR 0xcf8 /* PCI configuration mechanism #1 */
+#define PORT_PCI_CONFIG_DATA 0xcfc
+#define PORT_PCI_IO_BASE     0xc000 /* I/O BARs are placed from here to 0xffff */
+#define PORT_PCI_IO_SIZE     0x4000
+#define ACPI_RESET_VALUE     0x1
+#define ACPI_S5_SLP_TYP      5 /* the SLP_TYP value the DSDT's _S5 gives for soft-off */
 
 /* --- Interrupts (IOAPIC pins = GSIs) -------------------------------------------------------- */
-#define GSI_COM1        4
-#define GSI_RTC         8
-#define GSI_ACPI_SCI    9
-#define IOAPIC_NUM_PINS 24
+#define GSI_COM1          4
+#define GSI_RTC           8
+#define GSI_ACPI_SCI      9
+#define GSI_PCI_INTX_BASE 16 /* pins 16-23: PCI INTx, swizzled by slot */
+#define IOAPIC_NUM_PINS   24
 
 /* --- The kvmini debug MMIO page (registers are 32-bit) ------------------------------------- */
 #define DEBUG_MMIO_BOOT_MARK 0x0 /* write: timestamp a boot milestone (value = milestone id) */
