@@ -75,7 +75,7 @@ static void ioapic_eoi_hook(void *ctx, uint8_t vector)
 static int add_interrupt_controller(struct machine *m)
 {
     struct vm *vm = &m->vm;
-    struct ioapic_route_hook routes = { .update = vm_ioapic_route, .ctx = vm };
+    struct ioapic_route_hook routes = { .update = irqroute_ioapic_update, .ctx = &vm->routes };
     struct ioapic *ioapic;
     int rc;
 

@@ -155,42 +155,6 @@ static int setup_irqchip(struct vm *vm)
     return 0;
 }
 
-int vm_ioapic_route(void *opaque, uint32_t pin, uint64_t addr, uint32_t data, bool masked)
-{
-    struct vm *vm = opaque;
-    struct {
-        struct kvm_irq_routing table;
-        struct kvm_irq_routing_entry entries[IOAPIC_NUM_PINS];
-    } r = { 0 };
-    struct kvm_irq_routing_entry want = {
-        .gsi = pin,
-        .type = KVM_IRQ_ROUTING_MSI,
-        .u.msi = { .address_lo = (uint32_t)addr,
-                   .address_hi = (uint32_t)(addr >> 32),
-                   .data = data },
-    };
-    uint32_t bit = 1u << pin;
-
-    if (pin >= IOAPIC_NUM_PINS)
-        return -EINVAL;
-    /* Unchanged routes cost no ioctl: at creation every pin is masked and none is set. */
-    if (masked && !(vm->ioapic_routes_live & bit))
-        return 0;
-    if (!masked && (vm->ioapic_routes_live & bit) &&
-        !memcmp(&vm->ioapic_routes[pin], &want, sizeof(want)))
-        return 0;
-    if (masked) {
-        vm->ioapic_routes_live &= ~bit;
-    } else {
-        vm->ioapic_routes[pin] = want;
-        vm->ioapic_routes_live |= bit;
-    }
-    for (uint32_t i = 0; i < IOAPIC_NUM_PINS; i++)
-        if (vm->ioapic_routes_live & (1u << i))
-            r.entries[r.table.nr++] = vm->ioapic_routes[i];
-    return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r.table) < 0 ? -errno : 0;
-}
-
 static void vm_stopper(void *ctx, enum stop_cause cause, int status)
 {
     vm_request_stop(ctx, cause, status);
@@ -248,6 +212,10 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
     }
     if ((rc = setup_irqchip(vm))) {
         log_error("cannot create the interrupt controller: %s", strerror(-rc));
+        return rc;
+    }
+    if ((rc = irqroute_init(&vm->routes, vm->vm_fd, !vm->split_irqchip, NULL, NULL))) {
+        log_error("cannot set up interrupt routing: %s", strerror(-rc));
         return rc;
     }
     if ((rc = cpuid_init(vm)))
@@ -390,6 +358,7 @@ void vm_destroy(struct vm *vm)
     free(vm->cpuid);
     vm->cpuid = NULL;
     evloop_fini(&vm->loop);
+    irqroute_fini(&vm->routes);
     if (vm->signal_fd >= 0)
         close(vm->signal_fd);
     vm->signal_fd = -1;

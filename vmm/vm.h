@@ -17,6 +17,7 @@
 #include "vmm/evloop.h"
 #include "vmm/gmem.h"
 #include "vmm/irq.h"
+#include "vmm/irqroute.h"
 #include "vmm/stats.h"
 #include "vmm/stop.h"
 
@@ -68,9 +69,7 @@ struct vm {
     struct msi_sender msi;   /* what an emulated IOAPIC delivers through */
     struct eoi_listener eoi; /* set by whoever emulates the IOAPIC */
 
-    /* MSI routes mirroring the emulated IOAPIC's pins (split irqchip), see vm_ioapic_route(). */
-    struct kvm_irq_routing_entry ioapic_routes[IOAPIC_NUM_PINS];
-    uint32_t ioapic_routes_live; /* bit per pin */
+    struct irqroute routes; /* KVM's GSI routing: IOAPIC pin routes, MSI routes, irqfds */
 
     unsigned int nr_vcpus;
     unsigned int nr_vcpus_planned; /* what CPUID reports, set before any vCPU exists */
@@ -114,12 +113,6 @@ int vm_run(struct vm *vm, enum stop_cause *cause, int *status);
 
 /* Asks the VM to stop; the first request wins. Safe from any thread. */
 void vm_request_stop(struct vm *vm, enum stop_cause cause, int status);
-
-/*
- * Mirrors an emulated IOAPIC pin's MSI into KVM's GSI routing (gsi = pin), so that KVM exits on
- * the EOI of level-triggered vectors. Matches struct ioapic_route_hook's update callback.
- */
-int vm_ioapic_route(void *vm, uint32_t pin, uint64_t addr, uint32_t data, bool masked);
 
 /* Destroys devices in reverse order, then vCPUs, memory and fds. Safe on a partial VM. */
 void vm_destroy(struct vm *vm);
