@@ -51,7 +51,7 @@ check: deps format-check build unit fuzz kvm-tests tsan-tests
 demo: deps build guest-kernel guest-initrd
 	@tests/demo $(BUILD)
 
-bench: deps build
+bench: deps build guest-kernel guest-initrd
 	@tests/bench/run $(BUILD)
 
 format:
