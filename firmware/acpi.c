@@ -363,6 +363,138 @@ static const struct dsdt_isa_dev dsdt_rtc = { "RTC", "PNP0B00", NULL, PORT_RTC_I
 /* QEMU's pvpanic ISA device, which Linux's pvpanic-mmio driver binds by this _HID. */
 static const struct dsdt_isa_dev dsdt_pvpanic = { "PEVT", NULL, "QEMU0001", PORT_PVPANIC, 1, -1 };
 
+/*
+ * The PCI root bridge of bus 0, without ECAM (so PNP0A03 and configuration through 0xCF8): the
+ * resources it decodes, from firmware/layout.h, as one ResourceTemplate.
+ */
+static const uint8_t pci_root_crs[] = {
+    /* WordBusNumber: bus 0 only */
+    0x88,
+    0x0d,
+    0x00,
+    0x02,
+    0x0c,
+    0x00,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0x01,
+    0x00,
+    /* IO (Decode16): the configuration ports 0xCF8-0xCFF, which the bridge itself consumes */
+    0x47,
+    0x01,
+    0xf8,
+    0x0c,
+    0xf8,
+    0x0c,
+    0x01,
+    0x08,
+    /* WordIO: the I/O space around them, 0x0000-0x0CF7 and 0x0D00-0xFFFF (I/O BARs from 0xC000) */
+    0x88,
+    0x0d,
+    0x00,
+    0x01,
+    0x0c,
+    0x03,
+    0,
+    0,
+    0x00,
+    0x00,
+    0xf7,
+    0x0c,
+    0,
+    0,
+    0xf8,
+    0x0c,
+    0x88,
+    0x0d,
+    0x00,
+    0x01,
+    0x0c,
+    0x03,
+    0,
+    0,
+    0x00,
+    0x0d,
+    0xff,
+    0xff,
+    0,
+    0,
+    0x00,
+    0xf3,
+    /* DWordMemory: the BAR window LAYOUT_PCI_MMIO_BASE .. + LAYOUT_PCI_MMIO_SIZE, non-cacheable */
+    0x87,
+    0x17,
+    0x00,
+    0x00,
+    0x0c,
+    0x01,
+    0,
+    0,
+    0,
+    0,
+    0x00,
+    0x00,
+    0x00,
+    0xe0,
+    0xff,
+    0xff,
+    0xff,
+    0xfd,
+    0,
+    0,
+    0,
+    0,
+    0x00,
+    0x00,
+    0x00,
+    0x1e,
+    /* End tag */
+    0x79,
+    0x00,
+};
+
+static void dsdt_pci_root(struct aml *a)
+{
+    _Static_assert(LAYOUT_PCI_MMIO_BASE == 0xe0000000 && LAYOUT_PCI_MMIO_SIZE == 0x1e000000,
+                   "pci_root_crs encodes the PCI MMIO window");
+    aml_device_begin(a, "PCI0");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0A03");
+    aml_name(a, "_UID");
+    aml_int(a, 0);
+    aml_name(a, "_SEG");
+    aml_int(a, 0);
+    aml_name(a, "_BBN");
+    aml_int(a, 0);
+    aml_name(a, "_CRS");
+    aml_byte(a, AML_BUFFER);
+    aml_pkg_begin(a);
+    aml_int(a, sizeof(pci_root_crs));
+    aml_bytes(a, pci_root_crs, sizeof(pci_root_crs));
+    aml_pkg_end(a);
+
+    /* _PRT: slot s, pin p (0 = INTA) -> GSI, the same swizzle devices/pci applies (no link). */
+    aml_name(a, "_PRT");
+    aml_byte(a, AML_PACKAGE);
+    aml_pkg_begin(a);
+    aml_byte(a, 31 * 4);
+    for (uint64_t slot = 1; slot < 32; slot++) {
+        for (uint64_t pin = 0; pin < 4; pin++) {
+            const uint64_t entry[] = { slot << 16 | 0xffff, pin, 0, PCI_INTX_GSI(slot, pin) };
+
+            aml_package(a, entry, 4);
+        }
+    }
+    aml_pkg_end(a);
+    aml_end(a);
+}
+
 /* --- Tables ---------------------------------------------------------------------------------- */
 
 static size_t acpi_build_dsdt(struct acpi_ctx *c, const struct acpi_config *cfg)
@@ -382,6 +514,8 @@ static size_t acpi_build_dsdt(struct acpi_ctx *c, const struct acpi_config *cfg)
     if (cfg->cmos_rtc)
         dsdt_isa_dev(&a, &dsdt_rtc, 0);
     dsdt_isa_dev(&a, &dsdt_pvpanic, 0);
+    if (cfg->pci)
+        dsdt_pci_root(&a);
     aml_end(&a);
     if (!a.err && a.depth)
         a.err = -EINVAL;

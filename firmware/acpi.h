@@ -32,6 +32,11 @@ struct acpi_config {
      */
     bool cmos_rtc;
     /*
+     * The machine has kvmini's PCI host bridge (devices/pci): the DSDT then describes the root
+     * bridge, its resource windows and how each slot's INTx reaches an IOAPIC pin.
+     */
+    bool pci;
+    /*
      * Later additions go here, each emitted by its own builder in acpi.c: e.g. a PCI host bridge
      * (ECAM base, bus range) gives an MCFG in the XSDT and a \_SB.PCI0 in the DSDT.
      */

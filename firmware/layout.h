@@ -74,7 +74,9 @@
 #define GSI_RTC           8
 #define GSI_ACPI_SCI      9
 #define GSI_PCI_INTX_BASE 16 /* pins 16-23: PCI INTx, swizzled by slot */
-#define IOAPIC_NUM_PINS   24
+/* PCI slot s, pin p (0 = INTA) reaches IOAPIC pin: the usual swizzle, so slots share fairly. */
+#define PCI_INTX_GSI(slot, pin) (GSI_PCI_INTX_BASE + (((slot) + (pin)) & 7))
+#define IOAPIC_NUM_PINS         24
 
 /* --- The kvmini debug MMIO page (registers are 32-bit) ------------------------------------- */
 #define DEBUG_MMIO_BOOT_MARK 0x0 /* write: timestamp a boot milestone (value = milestone id) */

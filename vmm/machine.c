@@ -12,6 +12,7 @@
 #include "devices/debugdev.h"
 #include "devices/i8042.h"
 #include "devices/ioapic.h"
+#include "devices/pci/pci.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
@@ -51,6 +52,7 @@ DEVICE_DESTRUCTOR(rtc)
 DEVICE_DESTRUCTOR(ioapic)
 DEVICE_DESTRUCTOR(acpi_pm)
 DEVICE_DESTRUCTOR(pvpanic)
+DEVICE_DESTRUCTOR(pci_bus)
 
 /* Hands a created device to the VM for teardown; destroys it right away if that fails. */
 static int adopt(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev))
@@ -137,8 +139,13 @@ static int add_devices(struct machine *m)
     struct rtc *rtc;
     int rc;
 
-    if ((rc = add_interrupt_controller(m)) || (rc = add_console_and_serial(m)) ||
-        (rc = add_power_devices(m)))
+    if ((rc = add_interrupt_controller(m)))
+        return rc;
+    /* After the IOAPIC: the bus keeps a pointer to the VM's irq sink for INTx. */
+    if ((rc = pci_bus_create(&m->pci, &vm->pio, &vm->mmio, &vm->irq, &vm->msi, &vm->routes)) ||
+        (rc = adopt(vm, "pci", m->pci, destroy_pci_bus)))
+        return rc;
+    if ((rc = add_console_and_serial(m)) || (rc = add_power_devices(m)))
         return rc;
     if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &vm->stopper, m->started_ns)) ||
         (rc = adopt(vm, "debug", dbg, destroy_debugdev)))
@@ -153,7 +160,7 @@ static int add_devices(struct machine *m)
 /* ACPI for Linux (and any OS that reads it), the MP table for those that boot with acpi=off. */
 static int write_firmware_tables(struct machine *m, uint64_t *rsdp)
 {
-    struct acpi_config acpi = { .nr_cpus = m->vm.nr_vcpus, .cmos_rtc = true };
+    struct acpi_config acpi = { .nr_cpus = m->vm.nr_vcpus, .cmos_rtc = true, .pci = true };
     int rc;
 
     if ((rc = acpi_write_tables(&m->vm.mem, &acpi, rsdp)))

@@ -12,11 +12,13 @@
 
 struct console;
 struct debugdev;
+struct pci_bus;
 
 struct machine {
     struct vm vm;
     struct console *console; /* kept for restoring the terminal */
     struct debugdev *debug;  /* kept for the boot-time marks in --stats */
+    struct pci_bus *pci;     /* where PCI devices (virtio) are plugged in */
     uint64_t started_ns;     /* when main() started: the origin of every time in --stats */
 };
 

@@ -29,8 +29,6 @@
 #include "vmm/irq.h"
 #include "vmm/irqroute.h"
 
-#define PCI_INTX_GSI(slot, pin) (GSI_PCI_INTX_BASE + (((slot) + (pin)) & 7))
-
 #define PCI_MAX_SLOTS     32
 #define PCI_CFG_SIZE      256
 #define PCI_CAP_FIRST     0x40

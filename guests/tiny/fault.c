@@ -5,11 +5,11 @@
  */
 #include "guests/tiny/tiny.h"
 
-#define UNMAPPED_MMIO 0xe0000000ULL /* in the hole, no device there */
+#define UNMAPPED_MMIO 0xc0000000ULL /* in the hole, below the debug page and the PCI window */
 #define PAST_RAM      0x80000000ULL /* tests run with --mem 128M */
 #define ROM_ADDR      0xf0000ULL    /* inside kvmini's read-only slot */
 #define UNUSED_PORT8  0x2f8         /* COM2: absent */
-#define PCI_CONF_DATA 0xcfc         /* no PCI host bridge */
+#define PCI_CONF_DATA 0xcfc         /* PCI config data, no address selected: all ones */
 #define FLOOD_READS   1000
 
 struct idt_ptr {

@@ -11,7 +11,7 @@ expect_err "guest triple fault on vCPU 0"
 
 run_kvmini run --kernel "$F" --append fault=mmio --mem 128M
 expect_status 0
-expect_out "fault: mmio read 0xe0000000 = 0xffffffff"
+expect_out "fault: mmio read 0xc0000000 = 0xffffffff"
 expect_err "where nothing is mapped"
 
 run_kvmini run --kernel "$F" --append fault=noram --mem 128M

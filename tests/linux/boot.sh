@@ -8,7 +8,9 @@ require_guest bzImage vmlinux initrd.cpio.gz
 
 probe='echo nproc=$(nproc); echo cmdline=$(cat /proc/cmdline);
 awk "/MemTotal/ {print \"memtotal=\" \$2}" /proc/meminfo;
-sha256sum -c /etc/initrd-manifest >/dev/null && echo initrd=ok; exit 7'
+sha256sum -c /etc/initrd-manifest >/dev/null && echo initrd=ok;
+echo pci=$(cat /sys/bus/pci/devices/0000:00:00.0/vendor /sys/bus/pci/devices/0000:00:00.0/class);
+exit 7'
 
 for kernel in bzImage vmlinux; do
 	run_linux "$GUEST/$kernel" "$GUEST/initrd.cpio.gz" "$probe" --cpus 2 --mem 256M
@@ -16,6 +18,7 @@ for kernel in bzImage vmlinux; do
 	expect_out "kvmini-guest: ready"
 	expect_out "nproc=2"
 	expect_out "initrd=ok"
+	expect_out "pci=0x1b36 0x060000" # kvmini's host bridge, found through the DSDT's PCI0
 	expect_out "cmdline=$(guest_cmdline "$probe")"
 	mem=$(printf '%s\n' "$OUT" | sed -n 's/.*memtotal=\([0-9]*\).*/\1/p' | head -1)
 	[ -n "$mem" ] && [ "$mem" -le $((256 * 1024)) ] && [ "$mem" -ge $((200 * 1024)) ] ||

@@ -505,7 +505,9 @@ static void check_with_acpica(unsigned int nr_cpus, bool cmos_rtc)
     char rm[64];
 
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    rig_init_cfg(&r, &(struct acpi_config){ .nr_cpus = nr_cpus, .cmos_rtc = cmos_rtc });
+    /* The richer configuration also carries the PCI root bridge. */
+    rig_init_cfg(
+        &r, &(struct acpi_config){ .nr_cpus = nr_cpus, .cmos_rtc = cmos_rtc, .pci = cmos_rtc });
     x = rig_sdt(&r, rig_rsdp(&r)->xsdt_addr, "XSDT");
     f = (struct acpi_fadt *)rig_table(&r, "FACP");
     m = rig_table(&r, "APIC");
