@@ -20,13 +20,18 @@ static const char usage_text[] =
     "  --append STR    kernel command line\n"
     "  --mem SIZE      guest RAM, with K/M/G suffix (default 128M, at least 2M)\n"
     "  --cpus N        number of vCPUs (default 1)\n"
+    "  --disk PATH[,ro][,cache=none|writeback][,serial=ID]\n"
+    "                  a raw image or block device as a virtio-blk disk (up to 8; the first is\n"
+    "                  /dev/vda in Linux). ro: the guest cannot write it; cache=none: O_DIRECT;\n"
+    "                  serial: the GET_ID string, 20 bytes at most (default: the file name)\n"
     "  --stats         at exit, print VM exits by reason and by address, time per vCPU\n"
     "\n"
     "console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help.\n"
     "exit status: the guest's (debug-exit port 0x501), 0 on power-off or reset,\n"
     "  64 usage, 65 bad kernel/initrd, 66 file not found, 69 no usable KVM, 70 kvmini error,\n"
     "  80 triple fault, 81 KVM internal/emulation error, 82 entry failed, 83 guest panic,\n"
-    "  128+N killed by signal N. See README.md.\n";
+    "  128+N killed by signal N. 66 also covers a --disk that is missing or in use.\n"
+    "  See README.md.\n";
 
 const char *cli_usage(void)
 {
@@ -120,9 +125,64 @@ static const char *option_value(int argc, char *const argv[], int *i, const char
     return NULL;
 }
 
+/* PATH[,ro][,cache=none|writeback][,serial=ID]; a path cannot contain a comma. */
+static int parse_disk(const char *v, struct vm_config *cfg, char *err, size_t errlen)
+{
+    struct cli_disk *d;
+    char *opt, *next;
+
+    if (cfg->nr_disks == KVMINI_MAX_DISKS)
+        return fail(err, errlen, "more than %d --disk options; kvmini takes at most %d",
+                    KVMINI_MAX_DISKS, KVMINI_MAX_DISKS);
+    d = &cfg->disks[cfg->nr_disks];
+    memset(d, 0, sizeof(*d));
+    d->spec = strdup(v);
+    if (!d->spec)
+        return fail(err, errlen, "out of memory");
+    cfg->nr_disks++;
+    d->path = d->spec;
+    next = strchr(d->spec, ',');
+    if (next)
+        *next++ = '\0';
+    if (!*d->path)
+        return fail(err, errlen, "--disk '%s' has no path; use --disk FILE[,ro]", v);
+    while ((opt = next)) {
+        next = strchr(opt, ',');
+        if (next)
+            *next++ = '\0';
+        if (!strcmp(opt, "ro")) {
+            d->readonly = true;
+        } else if (!strcmp(opt, "cache=none")) {
+            d->direct = true;
+        } else if (!strcmp(opt, "cache=writeback")) {
+            d->direct = false;
+        } else if (!strncmp(opt, "serial=", 7)) {
+            d->serial = opt + 7;
+            if (strlen(d->serial) > 20)
+                return fail(err, errlen, "--disk '%s': serial is longer than 20 bytes", v);
+        } else {
+            return fail(err, errlen,
+                        "--disk '%s': unknown option '%s'; use ro, cache=none, "
+                        "cache=writeback or serial=ID",
+                        v, opt);
+        }
+    }
+    return 0;
+}
+
+void cli_config_free(struct vm_config *cfg)
+{
+    for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+        free(cfg->disks[i].spec);
+        cfg->disks[i].spec = NULL;
+    }
+    cfg->nr_disks = 0;
+}
+
 static bool takes_value(const char *arg)
 {
-    static const char *const names[] = { "--kernel", "--initrd", "--append", "--mem", "--cpus" };
+    static const char *const names[] = { "--kernel", "--initrd", "--append",
+                                         "--mem",    "--cpus",   "--disk" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(arg, names[i]))
@@ -181,6 +241,11 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
                 return fail(err, errlen, "--mem %s is too small; give at least 2M", v);
             if (cfg->mem_size & 0xfff)
                 return fail(err, errlen, "--mem %s is not a multiple of 4K; use e.g. 512M", v);
+        } else if ((v = option_value(argc, argv, &i, "--disk"))) {
+            int rc = parse_disk(v, cfg, err, errlen);
+
+            if (rc)
+                return rc;
         } else if ((v = option_value(argc, argv, &i, "--cpus"))) {
             if (parse_cpus(v, &cfg->cpus))
                 return fail(err, errlen, "--cpus '%s' is not a number; use e.g. --cpus 2", v);

@@ -17,6 +17,17 @@ enum cli_action {
     CLI_VERSION,
 };
 
+#define KVMINI_MAX_DISKS 8
+
+/* One --disk PATH[,ro][,cache=none|writeback][,serial=ID]; the strings point into spec. */
+struct cli_disk {
+    char *spec; /* owned copy of the argument, cut into path and serial */
+    const char *path;
+    const char *serial; /* NULL: the disk picks one */
+    bool readonly;
+    bool direct; /* cache=none */
+};
+
 struct vm_config {
     const char *kernel;
     const char *initrd;
@@ -24,6 +35,8 @@ struct vm_config {
     uint64_t mem_size;
     unsigned int cpus;
     bool stats;
+    struct cli_disk disks[KVMINI_MAX_DISKS];
+    unsigned int nr_disks;
 };
 
 /*
@@ -32,6 +45,9 @@ struct vm_config {
  */
 int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_action *action,
               char *err, size_t errlen);
+
+/* Frees what cli_parse() allocated (the --disk copies); safe after a failed parse. */
+void cli_config_free(struct vm_config *cfg);
 
 /*
  * A size: digits with an optional K, M, G or T suffix (powers of 1024, optional "B"/"iB"),

@@ -16,6 +16,8 @@
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/virtio_pci.h"
 #include "firmware/acpi.h"
 #include "firmware/boot.h"
 #include "firmware/layout.h"
@@ -53,6 +55,8 @@ DEVICE_DESTRUCTOR(ioapic)
 DEVICE_DESTRUCTOR(acpi_pm)
 DEVICE_DESTRUCTOR(pvpanic)
 DEVICE_DESTRUCTOR(pci_bus)
+DEVICE_DESTRUCTOR(blk)
+DEVICE_DESTRUCTOR(virtio_pci)
 
 /* Hands a created device to the VM for teardown; destroys it right away if that fails. */
 static int adopt(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev))
@@ -132,7 +136,58 @@ static int add_power_devices(struct machine *m)
     return 0;
 }
 
-static int add_devices(struct machine *m)
+int machine_open_disks(struct machine_disks *disks, const struct vm_config *cfg)
+{
+    char err[256];
+
+    memset(disks, 0, sizeof(*disks));
+    for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+        const struct cli_disk *c = &cfg->disks[i];
+        struct disk_options opts = {
+            .path = c->path,
+            .readonly = c->readonly,
+            .cache = c->direct ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK,
+            .serial = c->serial,
+        };
+
+        if (disk_open(&disks->disk[i], &opts, err, sizeof(err))) {
+            log_error("%s", err);
+            machine_close_disks(disks);
+            return EXIT_NO_FILE;
+        }
+        disks->n = i + 1;
+    }
+    return 0;
+}
+
+void machine_close_disks(struct machine_disks *disks)
+{
+    for (unsigned int i = 0; i < disks->n; i++)
+        disk_close(&disks->disk[i]);
+    disks->n = 0;
+}
+
+/* One virtio-blk per disk, each behind its own virtio-pci function (slots in --disk order). */
+static int add_disks(struct machine *m, struct machine_disks *disks)
+{
+    struct vm *vm = &m->vm;
+    struct virtio_pci *vp;
+    struct blk *b;
+    int rc;
+
+    for (unsigned int i = 0; i < disks->n; i++) {
+        if ((rc = blk_create(&b, &disks->disk[i], &vm->mem, &vm->loop)) ||
+            (rc = adopt(vm, "virtio-blk", b, destroy_blk)))
+            return rc;
+        m->blk[m->nr_blk++] = b;
+        if ((rc = virtio_pci_create(&vp, m->pci, blk_vdev(b), &vm->routes, &vm->loop)) ||
+            (rc = adopt(vm, "virtio-pci", vp, destroy_virtio_pci)))
+            return rc;
+    }
+    return 0;
+}
+
+static int add_devices(struct machine *m, struct machine_disks *disks)
 {
     struct vm *vm = &m->vm;
     struct debugdev *dbg;
@@ -154,7 +209,7 @@ static int add_devices(struct machine *m)
     if ((rc = rtc_create(&rtc, &vm->pio, irq_line(vm, GSI_RTC), NULL, NULL)) ||
         (rc = adopt(vm, "rtc", rtc, destroy_rtc)))
         return rc;
-    return 0;
+    return add_disks(m, disks);
 }
 
 /* ACPI for Linux (and any OS that reads it), the MP table for those that boot with acpi=off. */
@@ -220,7 +275,7 @@ static int load_guest(struct machine *m, const struct vm_config *cfg,
 }
 
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
-                   const struct boot_files *files, uint64_t started_ns)
+                   const struct boot_files *files, struct machine_disks *disks, uint64_t started_ns)
 {
     int rc;
 
@@ -229,7 +284,7 @@ int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
     if ((rc = vm_create(&m->vm, kvm_fd, cfg->mem_size, cfg->cpus)))
         return EXIT_VMM_ERROR;
     m->vm.stats_enabled = cfg->stats;
-    if ((rc = add_devices(m))) {
+    if ((rc = add_devices(m, disks))) {
         log_error("cannot create the devices: %s", strerror(-rc));
         return EXIT_VMM_ERROR;
     }
@@ -259,6 +314,23 @@ static void print_boot_marks(struct debugdev *dbg)
         fprintf(stderr, "(%zu later boot marks dropped)\r\n", dropped);
 }
 
+static void print_disk_stats(struct machine *m)
+{
+    for (unsigned int i = 0; i < m->nr_blk; i++) {
+        struct blk_stats st;
+
+        blk_get_stats(m->blk[i], &st);
+        fprintf(stderr,
+                "disk %u (%s): %llu reads %.1f MiB, %llu writes %.1f MiB, %llu flushes, "
+                "%llu discards, %llu write-zeroes, %llu errors, %llu unsupported\r\n",
+                i, blk_engine_name(m->blk[i]), (unsigned long long)st.reads,
+                st.bytes_read / 1048576.0, (unsigned long long)st.writes,
+                st.bytes_written / 1048576.0, (unsigned long long)st.flushes,
+                (unsigned long long)st.discards, (unsigned long long)st.write_zeroes,
+                (unsigned long long)st.errors, (unsigned long long)st.unsupported);
+    }
+}
+
 void machine_finish(struct machine *m, enum stop_cause cause, int status)
 {
     struct vm *vm = &m->vm;
@@ -279,6 +351,7 @@ void machine_finish(struct machine *m, enum stop_cause cause, int status)
                     (vm->vcpus[0].stats.first_run_ns - m->started_ns) / 1e6);
         if (m->debug)
             print_boot_marks(m->debug);
+        print_disk_stats(m);
         stats_print_memory(stderr, vm->mem.mapping, vm->mem.mapping_size);
         fprintf(stderr, "stopped: %s, exit status %d, %.3f ms after start\r\n",
                 stop_cause_name(cause), stop_exit_status(cause, status),

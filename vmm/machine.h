@@ -6,29 +6,48 @@
 #ifndef KVMINI_MACHINE_H
 #define KVMINI_MACHINE_H
 
+#include "devices/disk/disk.h"
 #include "vmm/cli.h"
 #include "vmm/image.h"
 #include "vmm/vm.h"
 
+struct blk;
 struct console;
 struct debugdev;
 struct pci_bus;
 
+/* The --disk images, opened and locked before KVM is touched; machine_create() takes them. */
+struct machine_disks {
+    struct disk disk[KVMINI_MAX_DISKS];
+    unsigned int n;
+};
+
 struct machine {
     struct vm vm;
-    struct console *console; /* kept for restoring the terminal */
-    struct debugdev *debug;  /* kept for the boot-time marks in --stats */
-    struct pci_bus *pci;     /* where PCI devices (virtio) are plugged in */
-    uint64_t started_ns;     /* when main() started: the origin of every time in --stats */
+    struct console *console;           /* kept for restoring the terminal */
+    struct debugdev *debug;            /* kept for the boot-time marks in --stats */
+    struct pci_bus *pci;               /* where PCI devices (virtio) are plugged in */
+    struct blk *blk[KVMINI_MAX_DISKS]; /* kept for --stats */
+    unsigned int nr_blk;
+    uint64_t started_ns; /* when main() started: the origin of every time in --stats */
 };
 
 /*
+ * Opens and locks every --disk. 0, or the exit status (EXIT_NO_FILE) after printing one line that
+ * names the image and the fix; nothing stays open then.
+ */
+int machine_open_disks(struct machine_disks *disks, const struct vm_config *cfg);
+/* Closes the disks machine_create() did not take. */
+void machine_close_disks(struct machine_disks *disks);
+
+/*
  * Creates the VM (taking kvm_fd), loads the kernel and initrd, writes the boot tables and adds
- * the devices. started_ns is when kvmini started, for --stats. Returns 0 or the exit status to use;
- * on failure call machine_destroy().
+ * the devices, taking over the disks. started_ns is when kvmini started, for --stats. Returns 0 or
+ * the exit status to use; on failure call machine_destroy() and machine_close_disks().
  */
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
-                   const struct boot_files *files, uint64_t started_ns);
+                   const struct boot_files *files, struct machine_disks *disks,
+                   uint64_t started_ns);
 
 /* After the run: restores the terminal, prints why the VM stopped and --stats. */
 void machine_finish(struct machine *m, enum stop_cause cause, int status);

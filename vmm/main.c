@@ -48,50 +48,52 @@ int main(int argc, char **argv)
     enum cli_action action;
     struct boot_files files;
     struct machine machine;
+    struct machine_disks disks = { .n = 0 };
     const char *kvm_dev = getenv("KVMINI_KVM_DEVICE");
     enum stop_cause cause = STOP_NONE;
     int kvm_fd, stop_status = 0, rc;
     unsigned int max;
     uint64_t started_ns = stats_now_ns();
 
+    memset(&files, 0, sizeof(files));
     /* A closed stdout must surface as a write error, not kill kvmini with the guest mid-write. */
     signal(SIGPIPE, SIG_IGN);
     if (cli_parse(argc, argv, &cfg, &action, err, sizeof(err))) {
         log_error("%s", err);
+        cli_config_free(&cfg);
         return EXIT_USAGE;
     }
-    if (action == CLI_HELP) {
-        fputs(cli_usage(), stdout);
+    if (action == CLI_HELP || action == CLI_VERSION) {
+        if (action == CLI_HELP)
+            fputs(cli_usage(), stdout);
+        else
+            printf("kvmini %s\n", KVMINI_VERSION);
+        cli_config_free(&cfg);
         return EXIT_OK;
     }
-    if (action == CLI_VERSION) {
-        printf("kvmini %s\n", KVMINI_VERSION);
-        return EXIT_OK;
-    }
-    if ((rc = check_host_limits(&cfg)))
-        return rc;
-    if ((rc = boot_files_open(&files, cfg.kernel, cfg.initrd, cfg.append, cfg.mem_size))) {
-        boot_files_close(&files);
-        return rc;
-    }
+    if ((rc = check_host_limits(&cfg)) ||
+        (rc = boot_files_open(&files, cfg.kernel, cfg.initrd, cfg.append, cfg.mem_size)))
+        goto out_files;
+    /* Opened and locked now, so a missing or busy image is reported before KVM is. */
+    if ((rc = machine_open_disks(&disks, &cfg)))
+        goto out_files;
 
     if (kvm_open_checked(kvm_dev ? kvm_dev : "/dev/kvm", &kvm_fd)) {
-        boot_files_close(&files);
-        return EXIT_NO_KVM;
+        rc = EXIT_NO_KVM;
+        goto out_disks;
     }
     max = kvm_max_vcpus(kvm_fd);
     if (cfg.cpus > max) {
         log_error("--cpus %u is more than this KVM allows (%u); give at most %u", cfg.cpus, max,
                   max);
         close(kvm_fd);
-        boot_files_close(&files);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out_disks;
     }
 
-    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files, started_ns))) {
+    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files, &disks, started_ns))) {
         machine_destroy(&machine);
-        boot_files_close(&files);
-        return rc;
+        goto out_disks;
     }
     /* The guest has its own copy of everything now. */
     boot_files_close(&files);
@@ -100,5 +102,12 @@ int main(int argc, char **argv)
         cause = STOP_VMM_ERROR;
     machine_finish(&machine, cause, stop_status);
     machine_destroy(&machine);
-    return stop_exit_status(cause, stop_status);
+    rc = stop_exit_status(cause, stop_status);
+
+out_disks:
+    machine_close_disks(&disks);
+out_files:
+    boot_files_close(&files);
+    cli_config_free(&cfg);
+    return rc;
 }

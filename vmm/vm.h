@@ -21,7 +21,8 @@
 #include "vmm/stats.h"
 #include "vmm/stop.h"
 
-#define VM_MAX_DEVICES 16
+/* The fixed PC devices (about 11) plus a virtio device and its transport per disk. */
+#define VM_MAX_DEVICES 32
 
 struct vm;
 

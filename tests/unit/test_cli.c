@@ -91,6 +91,47 @@ START_TEST(bad_input_names_the_problem)
 }
 END_TEST
 
+START_TEST(disks)
+{
+    struct vm_config cfg;
+    char err[256];
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk", "a.img", "--disk=b.img,ro",
+                           "--disk", "/dev/sdz,cache=none,serial=data-1,cache=writeback,ro"),
+                     0);
+    ck_assert_uint_eq(cfg.nr_disks, 3);
+    ck_assert_str_eq(cfg.disks[0].path, "a.img");
+    ck_assert(!cfg.disks[0].readonly && !cfg.disks[0].direct && !cfg.disks[0].serial);
+    ck_assert_str_eq(cfg.disks[1].path, "b.img");
+    ck_assert(cfg.disks[1].readonly);
+    ck_assert_str_eq(cfg.disks[2].path, "/dev/sdz");
+    ck_assert_str_eq(cfg.disks[2].serial, "data-1");
+    ck_assert(cfg.disks[2].readonly && !cfg.disks[2].direct); /* the last cache= wins */
+    cli_config_free(&cfg);
+    ck_assert_uint_eq(cfg.nr_disks, 0);
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk", "a,rw"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "unknown option 'rw'"));
+    cli_config_free(&cfg);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk", ",ro"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "no path"));
+    cli_config_free(&cfg);
+    ck_assert_int_eq(
+        PARSE(&cfg, err, "run", "--kernel", "k", "--disk", "a,serial=123456789012345678901"),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "20 bytes"));
+    cli_config_free(&cfg);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk"), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "needs a value"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk", "1", "--disk", "2",
+                           "--disk", "3", "--disk", "4", "--disk", "5", "--disk", "6", "--disk",
+                           "7", "--disk", "8", "--disk", "9"),
+                     -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "at most 8"));
+    cli_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
     struct vm_config cfg;
@@ -118,6 +159,7 @@ int main(void)
     tcase_add_test(tc, sizes_take_suffixes);
     tcase_add_test(tc, run_options);
     tcase_add_test(tc, bad_input_names_the_problem);
+    tcase_add_test(tc, disks);
     tcase_add_test(tc, help_and_version);
     suite_add_tcase(s, tc);
     return run_suite(s);

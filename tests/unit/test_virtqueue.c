@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Split virtqueues against a hostile driver. A fake_ring is guest RAM (a malloc'd buffer at
- * RAM_BASE) with a queue in it; the helpers write descriptors and avail entries as a driver
- * would, then the tests check what vq_pop()/vq_push() make of them.
+ * Split virtqueues against a hostile driver. A fake_ring (fake_ring.h) is guest RAM (a malloc'd
+ * buffer at RAM_BASE) with a queue in it; its helpers write descriptors and avail entries as a
+ * driver would, then the tests check what vq_pop()/vq_push() make of them.
  */
 #include <check.h>
 #include <errno.h>
@@ -11,185 +11,111 @@
 #include <sys/mman.h>
 
 #include "devices/virtio/virtqueue.h"
+#include "tests/unit/fake_ring.h"
 #include "tests/unit/unit.h"
 
-#define RAM_BASE  0x10000ULL /* not 0, so "below RAM" is testable */
-#define RAM_SIZE  0x20000ULL
+#define RAM_BASE  FAKE_RING_RAM_BASE
+#define RAM_SIZE  FAKE_RING_RAM_SIZE
 #define RAM_END   (RAM_BASE + RAM_SIZE)
-#define DESC_GPA  (RAM_BASE + 0x0000)
-#define AVAIL_GPA (RAM_BASE + 0x4000)
-#define USED_GPA  (RAM_BASE + 0x6000)
+#define DESC_GPA  FAKE_RING_DESC_GPA
+#define AVAIL_GPA FAKE_RING_AVAIL_GPA
+#define USED_GPA  FAKE_RING_USED_GPA
 #define INDIR_GPA (RAM_BASE + 0x8000) /* indirect tables */
 #define DATA_GPA  (RAM_BASE + 0x10000)
-
-#define RD  0
-#define WR  VRING_DESC_F_WRITE
-#define NX  VRING_DESC_F_NEXT
-#define IND VRING_DESC_F_INDIRECT
-
-struct fake_ring {
-    uint8_t *ram;
-    struct gmem mem;
-    struct virtq vq;
-    uint16_t avail_idx; /* the driver's copy */
-};
-
-static void *host(struct fake_ring *r, uint64_t gpa)
-{
-    return r->ram + (gpa - RAM_BASE);
-}
-
-static struct fake_ring *ring_new_ext(uint16_t size, bool event_idx, bool indirect)
-{
-    struct fake_ring *r = calloc(1, sizeof(*r));
-
-    ck_assert_ptr_nonnull(r);
-    r->ram = calloc(1, RAM_SIZE);
-    ck_assert_ptr_nonnull(r->ram);
-    gmem_init_fixed(&r->mem, RAM_BASE, r->ram, RAM_SIZE);
-    ck_assert_int_eq(vq_init(&r->vq, &r->mem, size), 0);
-    r->vq.desc_gpa = DESC_GPA;
-    r->vq.avail_gpa = AVAIL_GPA;
-    r->vq.used_gpa = USED_GPA;
-    r->vq.event_idx = event_idx;
-    r->vq.indirect = indirect;
-    ck_assert_int_eq(vq_enable(&r->vq), 0);
-    return r;
-}
-
-static struct fake_ring *ring_new(uint16_t size)
-{
-    return ring_new_ext(size, false, true);
-}
-
-static void ring_free(struct fake_ring *r)
-{
-    free(r->ram);
-    free(r);
-}
-
-/* Descriptor i of the table at table_gpa. */
-static void desc_at(struct fake_ring *r, uint64_t table_gpa, uint16_t i, uint64_t addr,
-                    uint32_t len, uint16_t flags, uint16_t next)
-{
-    struct vring_desc d = { .addr = addr, .len = len, .flags = flags, .next = next };
-
-    memcpy(host(r, table_gpa + 16ULL * i), &d, sizeof(d));
-}
-
-static void desc(struct fake_ring *r, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
-                 uint16_t next)
-{
-    desc_at(r, DESC_GPA, i, addr, len, flags, next);
-}
-
-/* Makes head available and publishes the new avail->idx, as a driver does. */
-static void post(struct fake_ring *r, uint16_t head)
-{
-    struct vring_avail *a = host(r, AVAIL_GPA);
-
-    a->ring[r->avail_idx % r->vq.size] = head;
-    a->idx = ++r->avail_idx;
-}
-
-static struct vring_used *used(struct fake_ring *r)
-{
-    return host(r, USED_GPA);
-}
 
 /* A readable 16-byte header then a writable 512-byte buffer: the shape of a block request. */
 static void post_req(struct fake_ring *r, uint16_t head, uint16_t second)
 {
-    desc(r, head, DATA_GPA + 0x1000ULL * head, 16, RD | NX, second);
-    desc(r, second, DATA_GPA + 0x1000ULL * head + 0x100, 512, WR, 0);
-    post(r, head);
+    fake_ring_desc(r, head, DATA_GPA + 0x1000ULL * head, 16, RD | NX, second);
+    fake_ring_desc(r, second, DATA_GPA + 0x1000ULL * head + 0x100, 512, WR, 0);
+    fake_ring_post(r, head);
 }
 
 static struct vq_chain chain; /* 16 KiB: not on the test's stack */
 
 START_TEST(two_descriptor_chain)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
     post_req(r, 3, 5);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
     ck_assert_uint_eq(chain.head, 3);
     ck_assert_uint_eq(chain.n_rd, 1);
     ck_assert_uint_eq(chain.n_wr, 1);
-    ck_assert_ptr_eq(chain.iov[0].iov_base, host(r, DATA_GPA + 0x3000));
+    ck_assert_ptr_eq(chain.iov[0].iov_base, fake_ring_host(r, DATA_GPA + 0x3000));
     ck_assert_uint_eq(chain.iov[0].iov_len, 16);
-    ck_assert_ptr_eq(vq_chain_wr(&chain)[0].iov_base, host(r, DATA_GPA + 0x3100));
+    ck_assert_ptr_eq(vq_chain_wr(&chain)[0].iov_base, fake_ring_host(r, DATA_GPA + 0x3100));
     ck_assert_uint_eq(chain.rd_len, 16);
     ck_assert_uint_eq(chain.wr_len, 512);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 0);
 
     ck_assert_int_eq(vq_push(&r->vq, 3, 512), 0);
-    ck_assert_uint_eq(used(r)->idx, 1);
-    ck_assert_uint_eq(used(r)->ring[0].id, 3);
-    ck_assert_uint_eq(used(r)->ring[0].len, 512);
+    ck_assert_uint_eq(fake_ring_used(r)->idx, 1);
+    ck_assert_uint_eq(fake_ring_used(r)->ring[0].id, 3);
+    ck_assert_uint_eq(fake_ring_used(r)->ring[0].len, 512);
     ck_assert_uint_eq(r->vq.inflight, 0);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(rejects_descriptor_loop)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
-    desc(r, 1, DATA_GPA, 16, RD | NX, 0); /* 1 -> 0 -> 1 */
-    desc(r, 0, DATA_GPA, 16, RD | NX, 1);
-    post(r, 1);
+    fake_ring_desc(r, 1, DATA_GPA, 16, RD | NX, 0); /* 1 -> 0 -> 1 */
+    fake_ring_desc(r, 0, DATA_GPA, 16, RD | NX, 1);
+    fake_ring_post(r, 1);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
     ck_assert(r->vq.broken);
     /* Broken stays broken, and nothing is ever pushed for it. */
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EIO);
     ck_assert_int_eq(vq_push(&r->vq, 1, 0), -EIO);
-    ck_assert_uint_eq(used(r)->idx, 0);
+    ck_assert_uint_eq(fake_ring_used(r)->idx, 0);
     vq_reset(&r->vq);
     ck_assert(!r->vq.broken && !r->vq.ready);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 0); /* disabled: empty, even with avail->idx set */
     ck_assert(!vq_should_notify(&r->vq));
-    ring_free(r);
+    fake_ring_free(r);
 
-    r = ring_new(4); /* a descriptor that is its own successor */
-    desc(r, 2, DATA_GPA, 16, WR | NX, 2);
-    post(r, 2);
+    r = fake_ring_new(4); /* a descriptor that is its own successor */
+    fake_ring_desc(r, 2, DATA_GPA, 16, WR | NX, 2);
+    fake_ring_post(r, 2);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(chain_as_long_as_the_queue)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
     for (uint16_t i = 0; i < 8; i++)
-        desc(r, i, DATA_GPA + 64 * i, 64, RD | (i < 7 ? NX : 0), i + 1);
-    post(r, 0);
+        fake_ring_desc(r, i, DATA_GPA + 64 * i, 64, RD | (i < 7 ? NX : 0), i + 1);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
     ck_assert_uint_eq(chain.n_rd, 8);
     ck_assert_uint_eq(chain.rd_len, 512);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* One more "next" leaves the table: longer than the queue is impossible without a loop. */
-    r = ring_new(8);
+    r = fake_ring_new(8);
     for (uint16_t i = 0; i < 8; i++)
-        desc(r, i, DATA_GPA + 64 * i, 64, RD | NX, i + 1);
-    post(r, 0);
+        fake_ring_desc(r, i, DATA_GPA + 64 * i, 64, RD | NX, i + 1);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 static int pop_one(uint64_t addr, uint32_t len, uint16_t flags)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
     int rc;
 
-    desc(r, 0, addr, len, flags, 0);
-    post(r, 0);
+    fake_ring_desc(r, 0, addr, len, flags, 0);
+    fake_ring_post(r, 0);
     rc = vq_pop(&r->vq, &chain);
-    ring_free(r);
+    fake_ring_free(r);
     return rc;
 }
 
@@ -218,76 +144,76 @@ END_TEST
 START_TEST(rejects_chain_over_4g)
 {
     /* 8 GiB of address space, never touched: vq_pop only computes pointers into it. */
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
     size_t big = 8ULL << 30;
     void *res = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     uint64_t hi = 1ULL << 40;
 
     ck_assert_ptr_ne(res, MAP_FAILED);
     r->mem.regions[r->mem.nr++] = (struct gmem_region){ .gpa = hi, .size = big, .host = res };
-    desc(r, 0, hi, 0xc0000000u, WR | NX, 1);
-    desc(r, 1, hi + 0xc0000000u, 0xc0000000u, WR, 0); /* 6 GiB in total */
-    post(r, 0);
+    fake_ring_desc(r, 0, hi, 0xc0000000u, WR | NX, 1);
+    fake_ring_desc(r, 1, hi + 0xc0000000u, 0xc0000000u, WR, 0); /* 6 GiB in total */
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
     munmap(res, big);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(rejects_avail_idx_too_far_ahead)
 {
-    struct fake_ring *r = ring_new(8);
-    struct vring_avail *a = host(r, AVAIL_GPA);
+    struct fake_ring *r = fake_ring_new(8);
+    struct vring_avail *a = fake_ring_host(r, AVAIL_GPA);
 
     for (uint16_t i = 0; i < 8; i++)
-        desc(r, i, DATA_GPA, 16, RD, 0);
+        fake_ring_desc(r, i, DATA_GPA, 16, RD, 0);
     a->idx = 9;
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* Exactly size ahead is a full ring: all of it pops, then nothing. */
-    r = ring_new(8);
+    r = fake_ring_new(8);
     for (uint16_t i = 0; i < 8; i++) {
-        desc(r, i, DATA_GPA, 16, RD, 0);
-        post(r, 7 - i);
+        fake_ring_desc(r, i, DATA_GPA, 16, RD, 0);
+        fake_ring_post(r, 7 - i);
     }
     for (uint16_t i = 0; i < 8; i++) {
         ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
         ck_assert_uint_eq(chain.head, 7 - i);
     }
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 0);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(rejects_bad_heads)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
-    post(r, 8); /* head beyond the table */
+    fake_ring_post(r, 8); /* head beyond the table */
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* The same head made available again while the device still owns it. */
-    r = ring_new(8);
-    desc(r, 2, DATA_GPA, 16, RD, 0);
-    post(r, 2);
-    post(r, 2);
+    r = fake_ring_new(8);
+    fake_ring_desc(r, 2, DATA_GPA, 16, RD, 0);
+    fake_ring_post(r, 2);
+    fake_ring_post(r, 2);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(indirect_table)
 {
-    struct fake_ring *r = ring_new(4);
+    struct fake_ring *r = fake_ring_new(4);
 
-    desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD | NX, 1);
-    desc_at(r, INDIR_GPA, 1, DATA_GPA + 0x100, 100, WR | NX, 2);
-    desc_at(r, INDIR_GPA, 2, DATA_GPA + 0x200, 28, WR, 0);
-    desc(r, 1, INDIR_GPA, 3 * 16, IND, 0);
-    post(r, 1);
+    fake_ring_desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD | NX, 1);
+    fake_ring_desc_at(r, INDIR_GPA, 1, DATA_GPA + 0x100, 100, WR | NX, 2);
+    fake_ring_desc_at(r, INDIR_GPA, 2, DATA_GPA + 0x200, 28, WR, 0);
+    fake_ring_desc(r, 1, INDIR_GPA, 3 * 16, IND, 0);
+    fake_ring_post(r, 1);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
     ck_assert_uint_eq(chain.head, 1);
     ck_assert_uint_eq(chain.n_rd, 1);
@@ -296,30 +222,30 @@ START_TEST(indirect_table)
     ck_assert_int_eq(vq_push(&r->vq, 1, 128), 0);
 
     /* Spec: zero or more direct descriptors may precede the indirect one. */
-    desc_at(r, INDIR_GPA + 0x200, 0, DATA_GPA + 0x400, 8, WR | NX, 1);
-    desc_at(r, INDIR_GPA + 0x200, 1, DATA_GPA + 0x500, 8, WR, 0);
-    desc(r, 0, DATA_GPA + 0x300, 8, RD | NX, 3);
-    desc(r, 3, INDIR_GPA + 0x200, 2 * 16, IND | WR, 0); /* WR on it is ignored */
-    post(r, 0);
+    fake_ring_desc_at(r, INDIR_GPA + 0x200, 0, DATA_GPA + 0x400, 8, WR | NX, 1);
+    fake_ring_desc_at(r, INDIR_GPA + 0x200, 1, DATA_GPA + 0x500, 8, WR, 0);
+    fake_ring_desc(r, 0, DATA_GPA + 0x300, 8, RD | NX, 3);
+    fake_ring_desc(r, 3, INDIR_GPA + 0x200, 2 * 16, IND | WR, 0); /* WR on it is ignored */
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
     ck_assert_uint_eq(chain.n_rd, 1);
     ck_assert_uint_eq(chain.n_wr, 2);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 /* pop result for an indirect descriptor (addr, len, flags) whose table holds one good entry. */
 static int pop_indirect(bool negotiated, uint64_t addr, uint32_t len, uint16_t flags)
 {
-    struct fake_ring *r = ring_new_ext(8, false, negotiated);
+    struct fake_ring *r = fake_ring_new_ext(8, false, negotiated);
     int rc;
 
-    desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD, 0);
-    desc(r, 0, addr, len, flags, 1);
-    desc(r, 1, DATA_GPA, 16, WR, 0);
-    post(r, 0);
+    fake_ring_desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD, 0);
+    fake_ring_desc(r, 0, addr, len, flags, 1);
+    fake_ring_desc(r, 1, DATA_GPA, 16, WR, 0);
+    fake_ring_post(r, 0);
     rc = vq_pop(&r->vq, &chain);
-    ring_free(r);
+    fake_ring_free(r);
     return rc;
 }
 
@@ -340,70 +266,70 @@ END_TEST
 
 START_TEST(indirect_hostile_contents)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
     /* Nested: an indirect descriptor inside an indirect table. */
-    desc_at(r, INDIR_GPA, 0, INDIR_GPA + 0x100, 16, IND, 0);
-    desc_at(r, INDIR_GPA + 0x100, 0, DATA_GPA, 16, RD, 0);
-    desc(r, 0, INDIR_GPA, 16, IND, 0);
-    post(r, 0);
+    fake_ring_desc_at(r, INDIR_GPA, 0, INDIR_GPA + 0x100, 16, IND, 0);
+    fake_ring_desc_at(r, INDIR_GPA + 0x100, 0, DATA_GPA, 16, RD, 0);
+    fake_ring_desc(r, 0, INDIR_GPA, 16, IND, 0);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* A loop inside the table. */
-    r = ring_new(8);
-    desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD | NX, 1);
-    desc_at(r, INDIR_GPA, 1, DATA_GPA, 16, RD | NX, 0);
-    desc(r, 0, INDIR_GPA, 32, IND, 0);
-    post(r, 0);
+    r = fake_ring_new(8);
+    fake_ring_desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD | NX, 1);
+    fake_ring_desc_at(r, INDIR_GPA, 1, DATA_GPA, 16, RD | NX, 0);
+    fake_ring_desc(r, 0, INDIR_GPA, 32, IND, 0);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* "next" beyond the table's own length (but inside the queue size). */
-    r = ring_new(8);
-    desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD | NX, 2);
-    desc(r, 0, INDIR_GPA, 32, IND, 0);
-    post(r, 0);
+    r = fake_ring_new(8);
+    fake_ring_desc_at(r, INDIR_GPA, 0, DATA_GPA, 16, RD | NX, 2);
+    fake_ring_desc(r, 0, INDIR_GPA, 32, IND, 0);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* A maximal table is fine. */
-    r = ring_new(8);
+    r = fake_ring_new(8);
     for (uint16_t i = 0; i < VQ_MAX_SEGS; i++)
-        desc_at(r, INDIR_GPA, i, DATA_GPA, 4, WR | (i + 1 < VQ_MAX_SEGS ? NX : 0), i + 1);
-    desc(r, 0, INDIR_GPA, VQ_MAX_SEGS * 16, IND, 0);
-    post(r, 0);
+        fake_ring_desc_at(r, INDIR_GPA, i, DATA_GPA, 4, WR | (i + 1 < VQ_MAX_SEGS ? NX : 0), i + 1);
+    fake_ring_desc(r, 0, INDIR_GPA, VQ_MAX_SEGS * 16, IND, 0);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
     ck_assert_uint_eq(chain.n_wr, VQ_MAX_SEGS);
-    ring_free(r);
+    fake_ring_free(r);
 
     /* ... but not after a direct descriptor: too many buffers in one chain. */
-    r = ring_new(8);
+    r = fake_ring_new(8);
     for (uint16_t i = 0; i < VQ_MAX_SEGS; i++)
-        desc_at(r, INDIR_GPA, i, DATA_GPA, 4, WR | (i + 1 < VQ_MAX_SEGS ? NX : 0), i + 1);
-    desc(r, 0, DATA_GPA, 4, RD | NX, 1);
-    desc(r, 1, INDIR_GPA, VQ_MAX_SEGS * 16, IND, 0);
-    post(r, 0);
+        fake_ring_desc_at(r, INDIR_GPA, i, DATA_GPA, 4, WR | (i + 1 < VQ_MAX_SEGS ? NX : 0), i + 1);
+    fake_ring_desc(r, 0, DATA_GPA, 4, RD | NX, 1);
+    fake_ring_desc(r, 1, INDIR_GPA, VQ_MAX_SEGS * 16, IND, 0);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(rejects_readable_after_writable)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
-    desc(r, 0, DATA_GPA, 16, WR | NX, 1);
-    desc(r, 1, DATA_GPA + 16, 16, RD, 0);
-    post(r, 0);
+    fake_ring_desc(r, 0, DATA_GPA, 16, WR | NX, 1);
+    fake_ring_desc(r, 1, DATA_GPA + 16, 16, RD, 0);
+    fake_ring_post(r, 0);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), -EINVAL);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(push_exactly_once)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
 
     ck_assert_int_eq(vq_push(&r->vq, 0, 0), -EINVAL); /* never popped */
     post_req(r, 0, 1);
@@ -417,13 +343,13 @@ START_TEST(push_exactly_once)
     ck_assert_int_eq(vq_push(&r->vq, 8, 1), -EINVAL);
     ck_assert_int_eq(vq_push(&r->vq, 0, 2), 0);
     ck_assert_uint_eq(r->vq.inflight, 0);
-    ck_assert_uint_eq(used(r)->idx, 2);
-    ck_assert_uint_eq(used(r)->ring[0].id, 2);
-    ck_assert_uint_eq(used(r)->ring[1].id, 0);
+    ck_assert_uint_eq(fake_ring_used(r)->idx, 2);
+    ck_assert_uint_eq(fake_ring_used(r)->ring[0].id, 2);
+    ck_assert_uint_eq(fake_ring_used(r)->ring[1].id, 0);
     /* Once used, head 0 may be made available again. */
     post_req(r, 0, 1);
     ck_assert_int_eq(vq_pop(&r->vq, &chain), 1);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
@@ -438,8 +364,8 @@ static bool complete_one(struct fake_ring *r, uint16_t head)
 
 START_TEST(notify_without_event_idx)
 {
-    struct fake_ring *r = ring_new(8);
-    struct vring_avail *a = host(r, AVAIL_GPA);
+    struct fake_ring *r = fake_ring_new(8);
+    struct vring_avail *a = fake_ring_host(r, AVAIL_GPA);
 
     ck_assert(!vq_should_notify(&r->vq)); /* nothing used yet */
     ck_assert(complete_one(r, 0));
@@ -451,16 +377,16 @@ START_TEST(notify_without_event_idx)
     ck_assert(!vq_set_avail_event(&r->vq));
     post_req(r, 6, 7);
     ck_assert(vq_set_avail_event(&r->vq)); /* arrived meanwhile: pop again */
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 START_TEST(notify_with_event_idx_and_wraparound)
 {
-    struct fake_ring *r = ring_new_ext(8, true, false);
-    struct vring_avail *a = host(r, AVAIL_GPA);
+    struct fake_ring *r = fake_ring_new_ext(8, true, false);
+    struct vring_avail *a = fake_ring_host(r, AVAIL_GPA);
     uint16_t *used_event = &a->ring[8];
-    uint16_t *avail_event = (uint16_t *)&used(r)->ring[8];
+    uint16_t *avail_event = (uint16_t *)&fake_ring_used(r)->ring[8];
 
     /* A queue that has run for a while: every index 3 short of wrapping. */
     r->avail_idx = 65533;
@@ -469,16 +395,16 @@ START_TEST(notify_with_event_idx_and_wraparound)
 
     *used_event = 65533; /* interrupt when entry 65533 is used */
     ck_assert(complete_one(r, 0));
-    ck_assert_uint_eq(used(r)->idx, 65534);
+    ck_assert_uint_eq(fake_ring_used(r)->idx, 65534);
     ck_assert(!complete_one(r, 2)); /* driver did not move used_event */
 
     *used_event = 0;                /* the entry after 65535: crosses the wrap */
     ck_assert(!complete_one(r, 4)); /* used 65535 */
-    ck_assert_uint_eq(used(r)->idx, 0);
+    ck_assert_uint_eq(fake_ring_used(r)->idx, 0);
     ck_assert(complete_one(r, 6)); /* used 0: wrapped, and due */
-    ck_assert_uint_eq(used(r)->idx, 1);
-    ck_assert_uint_eq(used(r)->ring[65535 % 8].id, 4);
-    ck_assert_uint_eq(used(r)->ring[0].id, 6);
+    ck_assert_uint_eq(fake_ring_used(r)->idx, 1);
+    ck_assert_uint_eq(fake_ring_used(r)->ring[65535 % 8].id, 4);
+    ck_assert_uint_eq(fake_ring_used(r)->ring[0].id, 6);
 
     /* Several pushes in one batch: notify if used_event fell anywhere inside it. */
     *used_event = 1;
@@ -498,13 +424,13 @@ START_TEST(notify_with_event_idx_and_wraparound)
     ck_assert(!vq_set_avail_event(&r->vq));
     ck_assert_uint_eq(*avail_event, 4);
     ck_assert_uint_eq(r->vq.last_avail_idx, 4);
-    ring_free(r);
+    fake_ring_free(r);
 }
 END_TEST
 
 static int enable_at(uint16_t size, uint64_t desc_gpa, uint64_t avail_gpa, uint64_t used_gpa)
 {
-    struct fake_ring *r = ring_new(8);
+    struct fake_ring *r = fake_ring_new(8);
     int rc;
 
     vq_reset(&r->vq);
@@ -514,7 +440,7 @@ static int enable_at(uint16_t size, uint64_t desc_gpa, uint64_t avail_gpa, uint6
     r->vq.used_gpa = used_gpa;
     rc = vq_enable(&r->vq);
     ck_assert(rc == 0 || !r->vq.ready);
-    ring_free(r);
+    fake_ring_free(r);
     return rc;
 }
 

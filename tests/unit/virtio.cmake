@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
-# Unit tests of devices/virtio/: the split virtqueue against hostile rings, and the
-# transport-independent core. Guest memory is a malloc'd buffer (gmem_init_fixed), so no KVM.
+# Unit tests of devices/virtio/: the split virtqueue against hostile rings, the
+# transport-independent core, and virtio-blk end to end (fake ring -> real temp-file disk, both
+# disk engines, a real event loop thread for completions). Guest memory is a malloc'd buffer
+# (gmem_init_fixed), so no KVM.
 # Included from tests/unit/CMakeLists.txt, which provides kvmini_unit_test().
 kvmini_unit_test(test_virtqueue
     ${CMAKE_SOURCE_DIR}/tests/unit/test_virtqueue.c
+    ${CMAKE_SOURCE_DIR}/tests/unit/fake_ring.c
     ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
     ${CMAKE_SOURCE_DIR}/vmm/gmem.c)
 
@@ -14,3 +17,26 @@ kvmini_unit_test(test_virtio
     ${CMAKE_SOURCE_DIR}/vmm/gmem.c
     ${CMAKE_SOURCE_DIR}/vmm/log.c
     LIBS Threads::Threads)
+
+kvmini_unit_test(test_blk_req
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_blk_req.c
+    ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c)
+
+kvmini_unit_test(test_blk
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_blk.c
+    ${CMAKE_SOURCE_DIR}/tests/unit/fake_ring.c
+    ${CMAKE_SOURCE_DIR}/devices/virtio/blk.c
+    ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c
+    ${CMAKE_SOURCE_DIR}/devices/virtio/virtio.c
+    ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
+    ${CMAKE_SOURCE_DIR}/vmm/gmem.c
+    ${CMAKE_SOURCE_DIR}/vmm/evloop.c
+    ${CMAKE_SOURCE_DIR}/vmm/log.c
+    LIBS Threads::Threads PkgConfig::LIBURING)
+# Temp disk images go in the test's working directory (the build tree): /tmp may be tmpfs, which
+# refuses O_DIRECT.
+set_tests_properties(test_blk PROPERTIES TIMEOUT 120)

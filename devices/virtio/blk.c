@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: MIT
+#include "devices/virtio/blk.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <linux/virtio_ids.h>
+
+#include "devices/virtio/blk_req.h"
+#include "vmm/log.h"
+
+/* One request in flight: its chain's head, the parsed request and the engine's view of it. */
+struct blk_slot {
+    struct disk_req io;
+    struct blk_request req;
+    uint16_t head;
+    void *bounce; /* O_DIRECT with guest buffers the disk cannot take as they are */
+    struct iovec bounce_iov;
+};
+
+struct blk {
+    struct virtio_dev vdev;
+    struct disk disk;
+    struct disk_aio *aio;
+    struct virtio_blk_config config; /* constant: nothing in it is writable */
+    char id[VIRTIO_BLK_ID_BYTES];
+
+    /*
+     * Covers everything below and the queue itself: kicks arrive on the loop thread (ioeventfd)
+     * or a vCPU thread (notify exit), completions on the loop thread, reset on a vCPU thread.
+     * Taken before dev->lock, never after it.
+     */
+    pthread_mutex_t lock;
+    bool running; /* DRIVER_OK and not stopped by a malformed request; atomic */
+    struct blk_geometry geo;
+    struct vq_chain chain; /* scratch for vq_pop: 16 KiB, so not on a stack */
+    /*
+     * A stack of free slot indices rather than a list through the slots: a slot is 4 KiB, and
+     * only the ones a driver actually keeps in flight should ever be touched (VMM memory).
+     */
+    struct blk_slot *slots;
+    uint16_t free_idx[BLK_QUEUE_SIZE];
+    unsigned int nr_free;
+    struct blk_stats stats;
+};
+
+static struct virtq *request_queue(struct blk *b)
+{
+    return &b->vdev.queues[0];
+}
+
+static struct blk_slot *slot_get(struct blk *b)
+{
+    return b->nr_free ? &b->slots[b->free_idx[--b->nr_free]] : NULL;
+}
+
+static void slot_put(struct blk *b, struct blk_slot *s)
+{
+    free(s->bounce);
+    s->bounce = NULL;
+    b->free_idx[b->nr_free++] = (uint16_t)(s - b->slots);
+}
+
+static void count(struct blk *b, const struct blk_request *r, uint8_t status)
+{
+    if (status == VIRTIO_BLK_S_UNSUPP) {
+        b->stats.unsupported++;
+        return;
+    }
+    if (status != VIRTIO_BLK_S_OK) {
+        b->stats.errors++;
+        return;
+    }
+    switch (r->type) {
+    case VIRTIO_BLK_T_IN:
+        b->stats.reads++;
+        b->stats.bytes_read += r->len;
+        break;
+    case VIRTIO_BLK_T_OUT:
+        b->stats.writes++;
+        b->stats.bytes_written += r->len;
+        break;
+    case VIRTIO_BLK_T_FLUSH:
+        b->stats.flushes++;
+        break;
+    case VIRTIO_BLK_T_DISCARD:
+        b->stats.discards++;
+        break;
+    case VIRTIO_BLK_T_WRITE_ZEROES:
+        b->stats.write_zeroes++;
+        break;
+    case VIRTIO_BLK_T_GET_ID:
+        b->stats.get_ids++;
+        break;
+    }
+}
+
+/* Status byte, then the chain back to the driver; written counts the status byte too. */
+static void complete(struct blk *b, struct blk_slot *s, uint8_t status, uint32_t written)
+{
+    *(volatile uint8_t *)s->req.status_byte = status;
+    count(b, &s->req, status);
+    /* -EIO means the ring broke meanwhile: the driver resets and forgets this chain anyway. */
+    vq_push(request_queue(b), s->head, written);
+    slot_put(b, s);
+}
+
+/* O_DIRECT takes each buffer as it is only if its address and its length are aligned. */
+static bool direct_aligned(const struct blk *b, const struct blk_request *r)
+{
+    uintptr_t addr_mask = b->disk.mem_align - 1, len_mask = b->disk.block_size - 1;
+
+    for (unsigned int i = 0; i < r->nr_data; i++)
+        if (((uintptr_t)r->data[i].iov_base & addr_mask) || (r->data[i].iov_len & len_mask))
+            return false;
+    return true;
+}
+
+static const enum disk_op disk_ops_by_io[] = {
+    [BLK_IO_READ] = DISK_OP_READ,
+    [BLK_IO_WRITE] = DISK_OP_WRITE,
+    [BLK_IO_FLUSH] = DISK_OP_FLUSH,
+    [BLK_IO_DISCARD] = DISK_OP_DISCARD,
+    [BLK_IO_WRITE_ZEROES] = DISK_OP_WRITE_ZEROES,
+};
+
+/* Hands a parsed request to the engine; false if it had to be completed right away. */
+static bool submit(struct blk *b, struct blk_slot *s)
+{
+    struct blk_request *r = &s->req;
+    bool data = r->io == BLK_IO_READ || r->io == BLK_IO_WRITE;
+
+    if (data && !r->len) {
+        complete(b, s, VIRTIO_BLK_S_OK, 1);
+        return false;
+    }
+    s->io = (struct disk_req){
+        .op = disk_ops_by_io[r->io],
+        .offset = r->offset,
+        .len = r->len,
+        .iov = r->data,
+        .iovcnt = r->nr_data,
+        .cookie = s,
+    };
+    if (data && b->disk.direct && !direct_aligned(b, r)) {
+        if (posix_memalign(&s->bounce, b->disk.block_size > 4096 ? b->disk.block_size : 4096,
+                           r->len)) {
+            s->bounce = NULL;
+            complete(b, s, VIRTIO_BLK_S_IOERR, 1);
+            return false;
+        }
+        if (r->io == BLK_IO_WRITE)
+            iov_to_buf(r->data, r->nr_data, 0, s->bounce, r->len);
+        s->bounce_iov = (struct iovec){ s->bounce, r->len };
+        s->io.iov = &s->bounce_iov;
+        s->io.iovcnt = 1;
+    }
+    if (disk_aio_submit(b->aio, &s->io)) {
+        complete(b, s, VIRTIO_BLK_S_IOERR, 1); /* cannot happen: depth is the queue size */
+        return false;
+    }
+    return true;
+}
+
+/* Starts the request in b->chain; returns whether it was completed (pushed) already. */
+static bool start_request(struct blk *b, struct blk_slot *s, bool *malformed)
+{
+    struct blk_request *r = &s->req;
+    size_t n;
+
+    s->head = b->chain.head;
+    switch (blk_parse(&b->chain, &b->geo, r)) {
+    case BLK_PARSE_IO:
+        return !submit(b, s);
+    case BLK_PARSE_GET_ID:
+        n = iov_from_buf(r->data, r->nr_data, b->id, sizeof(b->id));
+        complete(b, s, VIRTIO_BLK_S_OK, (uint32_t)n + 1);
+        return true;
+    case BLK_PARSE_STATUS:
+        complete(b, s, r->status, 1);
+        return true;
+    case BLK_PARSE_MALFORMED:
+        break;
+    }
+    /* Nowhere to put a status: give the chain back and stop until the driver resets us. */
+    *malformed = true;
+    b->stats.errors++;
+    vq_push(request_queue(b), s->head, 0);
+    slot_put(b, s);
+    return true;
+}
+
+/* Errors here are the transport's (an irqfd write failing): nothing the request can change. */
+static void notify(struct blk *b)
+{
+    virtio_notify(&b->vdev, 0);
+}
+
+/* Takes every available chain; one engine kick and at most one interrupt for the lot. */
+static void process_queue(struct blk *b)
+{
+    struct virtq *vq = request_queue(b);
+    bool pushed = false, malformed = false;
+    int rc = 0;
+
+    /* Never more chains in flight than the queue size, and there are that many slots. */
+    while (!malformed && b->nr_free) {
+        rc = vq_pop(vq, &b->chain);
+        if (rc < 0)
+            break;
+        if (rc == 0) {
+            if (vq_set_avail_event(vq))
+                continue;
+            break;
+        }
+        pushed |= start_request(b, slot_get(b), &malformed);
+    }
+    disk_aio_kick(b->aio);
+    if (pushed)
+        notify(b);
+    if (rc < 0 || malformed) {
+        __atomic_store_n(&b->running, false, __ATOMIC_RELAXED);
+        if (malformed)
+            log_warn("virtio-blk %s: request without header or status byte", b->disk.path);
+        virtio_set_needs_reset(&b->vdev);
+    }
+}
+
+static void finish_io(struct blk *b, struct blk_slot *s)
+{
+    struct blk_request *r = &s->req;
+    uint8_t status = VIRTIO_BLK_S_OK;
+    uint32_t written = 1;
+
+    if (s->io.result == -EOPNOTSUPP && r->io == BLK_IO_DISCARD) {
+        status = VIRTIO_BLK_S_UNSUPP;
+    } else if (s->io.result < 0) {
+        status = VIRTIO_BLK_S_IOERR;
+    } else if (r->io == BLK_IO_READ) {
+        if (s->bounce)
+            iov_from_buf(r->data, r->nr_data, s->bounce, r->len);
+        written += (uint32_t)r->len; /* at most seg_max buffers of a chain below 4 GiB */
+    }
+    complete(b, s, status, written);
+}
+
+static void on_completion(void *opaque, uint32_t events)
+{
+    struct blk *b = opaque;
+    struct disk_req *done[32];
+    bool pushed = false;
+    size_t n;
+
+    (void)events;
+    pthread_mutex_lock(&b->lock);
+    while ((n = disk_aio_reap(b->aio, done, 32, false)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            finish_io(b, done[i]->cookie);
+        pushed = true;
+    }
+    if (pushed)
+        notify(b);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void blk_queue_notify(struct virtio_dev *dev, unsigned int q)
+{
+    struct blk *b = dev->priv;
+
+    (void)q; /* one queue: the core checked q */
+    pthread_mutex_lock(&b->lock);
+    if (__atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
+        process_queue(b);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Under dev->lock: only what the driver negotiated, then the flag that lets kicks through. */
+static int blk_activate(struct virtio_dev *dev)
+{
+    struct blk *b = dev->priv;
+
+    b->geo.discard = virtio_has_feature(dev, VIRTIO_BLK_F_DISCARD);
+    b->geo.write_zeroes = virtio_has_feature(dev, VIRTIO_BLK_F_WRITE_ZEROES);
+    __atomic_store_n(&b->running, true, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* Status 0: the guest's buffers must not be touched after this returns, so wait for the disk. */
+static void blk_reset(struct virtio_dev *dev)
+{
+    struct blk *b = dev->priv;
+    struct disk_req *done[32];
+    size_t n;
+
+    pthread_mutex_lock(&b->lock);
+    __atomic_store_n(&b->running, false, __ATOMIC_RELAXED);
+    while (disk_aio_inflight(b->aio)) {
+        n = disk_aio_reap(b->aio, done, 32, true);
+        for (size_t i = 0; i < n; i++)
+            slot_put(b, done[i]->cookie);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void blk_read_config(struct virtio_dev *dev, uint32_t off, void *data, uint32_t len)
+{
+    struct blk *b = dev->priv;
+
+    memcpy(data, (const uint8_t *)&b->config + off, len);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+    .config_size = sizeof(struct virtio_blk_config),
+    .activate = blk_activate,
+    .reset = blk_reset,
+    .queue_notify = blk_queue_notify,
+    .read_config = blk_read_config,
+};
+
+static uint64_t offered_features(const struct disk *d)
+{
+    uint64_t f = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+                 (1ULL << VIRTIO_BLK_F_FLUSH);
+
+    if (d->readonly)
+        return f | (1ULL << VIRTIO_BLK_F_RO);
+    if (d->can_discard)
+        f |= 1ULL << VIRTIO_BLK_F_DISCARD;
+    if (d->can_write_zeroes)
+        f |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+    return f;
+}
+
+static void fill_config(struct blk *b)
+{
+    struct virtio_blk_config *c = &b->config;
+    uint32_t block_sectors = b->disk.block_size >> BLK_SECTOR_SHIFT;
+
+    /* A tail shorter than a logical block cannot be addressed: round the capacity down. */
+    c->capacity = htole64((b->disk.size / b->disk.block_size) * block_sectors);
+    c->seg_max = htole32(BLK_SEG_MAX);
+    c->blk_size = htole32(b->disk.block_size);
+    c->num_queues = htole16(1);
+    c->max_discard_sectors = htole32(BLK_MAX_RANGE_SECTORS);
+    c->max_discard_seg = htole32(1);
+    c->discard_sector_alignment = htole32(block_sectors);
+    c->max_write_zeroes_sectors = htole32(BLK_MAX_RANGE_SECTORS);
+    c->max_write_zeroes_seg = htole32(1);
+
+    b->geo.capacity = le64toh(c->capacity);
+    b->geo.block_size = b->disk.block_size;
+    b->geo.readonly = b->disk.readonly;
+    /* Zero-padded, and NUL-terminated when shorter than 20 bytes, as GET_ID wants. */
+    memcpy(b->id, b->disk.serial, sizeof(b->id)); /* disk_open() zero-fills the rest */
+}
+
+int blk_create(struct blk **out, struct disk *disk, struct gmem *mem, struct evloop *loop)
+{
+    struct blk *b = calloc(1, sizeof(*b));
+    int event_fd, rc = -ENOMEM;
+
+    if (!b) {
+        disk_close(disk);
+        return -ENOMEM;
+    }
+    b->disk = *disk; /* ours now: the caller's copy no longer closes anything */
+    disk->fd = -1;
+    disk->path = NULL;
+    b->slots = calloc(BLK_QUEUE_SIZE, sizeof(*b->slots));
+    if (!b->slots)
+        goto err_disk;
+    for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++)
+        b->free_idx[b->nr_free++] = (uint16_t)(BLK_QUEUE_SIZE - 1 - i);
+    fill_config(b);
+    if ((rc = -pthread_mutex_init(&b->lock, NULL)))
+        goto err_slots;
+    if ((rc = virtio_dev_init(&b->vdev, VIRTIO_ID_BLOCK, offered_features(&b->disk), 1,
+                              BLK_QUEUE_SIZE, mem, &blk_ops, b)))
+        goto err_lock;
+    if ((rc = disk_aio_create(&b->aio, &b->disk, BLK_QUEUE_SIZE, &event_fd)))
+        goto err_vdev;
+    if ((rc = evloop_add(loop, event_fd, EPOLLIN, on_completion, b)))
+        goto err_aio;
+    *out = b;
+    return 0;
+
+err_aio:
+    disk_aio_destroy(b->aio);
+err_vdev:
+    virtio_dev_fini(&b->vdev);
+err_lock:
+    pthread_mutex_destroy(&b->lock);
+err_slots:
+    free(b->slots);
+err_disk:
+    disk_close(&b->disk);
+    free(b);
+    return rc;
+}
+
+void blk_destroy(struct blk *b)
+{
+    if (!b)
+        return;
+    disk_aio_destroy(b->aio); /* waits: the guest's memory is still mapped */
+    for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++)
+        free(b->slots[i].bounce);
+    virtio_dev_fini(&b->vdev);
+    pthread_mutex_destroy(&b->lock);
+    free(b->slots);
+    disk_close(&b->disk);
+    free(b);
+}
+
+struct virtio_dev *blk_vdev(struct blk *b)
+{
+    return &b->vdev;
+}
+
+const char *blk_engine_name(const struct blk *b)
+{
+    return disk_aio_engine_name(b->aio);
+}
+
+void blk_get_stats(struct blk *b, struct blk_stats *out)
+{
+    pthread_mutex_lock(&b->lock);
+    *out = b->stats;
+    pthread_mutex_unlock(&b->lock);
+}

@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: MIT
+# Unit tests of devices/disk/: disk_open() and both engines (io_uring and threads) on real temporary
+# files in $TMPDIR, O_DIRECT ones in the build directory when $TMPDIR refuses O_DIRECT. No KVM.
+# Included from tests/unit/CMakeLists.txt, which provides kvmini_unit_test().
+kvmini_unit_test(test_disk
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_disk.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
+    ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
+    LIBS PkgConfig::LIBURING Threads::Threads)
+target_compile_definitions(test_disk PRIVATE DISK_TEST_BUILD_DIR="${CMAKE_CURRENT_BINARY_DIR}")
