@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -27,6 +28,7 @@ struct blk {
     struct disk_aio *aio;
     struct virtio_blk_config config; /* constant: nothing in it is writable */
     char id[VIRTIO_BLK_ID_BYTES];
+    char name[64]; /* "virtio-blk FILE", for the log */
 
     /*
      * Covers everything below and the queue itself: kicks arrive on the loop thread (ioeventfd)
@@ -199,8 +201,13 @@ static void notify(struct blk *b)
     virtio_notify(&b->vdev, 0);
 }
 
-/* Takes every available chain; one engine kick and at most one interrupt for the lot. */
-static void process_queue(struct blk *b)
+/*
+ * Takes every available chain and kicks the engine once for the lot; returns whether any chain
+ * was completed already (the caller owes the driver an interrupt). Stops early only when every
+ * slot is in flight: then the next completion calls this again, because with EVENT_IDX the driver
+ * will not kick for chains it posts meanwhile (avail_event was not re-armed).
+ */
+static bool process_queue(struct blk *b)
 {
     struct virtq *vq = request_queue(b);
     bool pushed = false, malformed = false;
@@ -219,14 +226,12 @@ static void process_queue(struct blk *b)
         pushed |= start_request(b, slot_get(b), &malformed);
     }
     disk_aio_kick(b->aio);
-    if (pushed)
-        notify(b);
     if (rc < 0 || malformed) {
         __atomic_store_n(&b->running, false, __ATOMIC_RELAXED);
-        if (malformed)
-            log_warn("virtio-blk %s: request without header or status byte", b->disk.path);
-        virtio_set_needs_reset(&b->vdev);
+        virtio_set_needs_reset(&b->vdev,
+                               malformed ? "request without header or status byte" : NULL);
     }
+    return pushed;
 }
 
 static void finish_io(struct blk *b, struct blk_slot *s)
@@ -261,6 +266,9 @@ static void on_completion(void *opaque, uint32_t events)
             finish_io(b, done[i]->cookie);
         pushed = true;
     }
+    /* Slots came free: chains posted while all were busy may be waiting without a kick. */
+    if (pushed && __atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
+        process_queue(b);
     if (pushed)
         notify(b);
     pthread_mutex_unlock(&b->lock);
@@ -272,8 +280,8 @@ static void blk_queue_notify(struct virtio_dev *dev, unsigned int q)
 
     (void)q; /* one queue: the core checked q */
     pthread_mutex_lock(&b->lock);
-    if (__atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
-        process_queue(b);
+    if (__atomic_load_n(&b->running, __ATOMIC_ACQUIRE) && process_queue(b))
+        notify(b);
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -380,6 +388,8 @@ int blk_create(struct blk **out, struct disk *disk, struct gmem *mem, struct evl
     if ((rc = virtio_dev_init(&b->vdev, VIRTIO_ID_BLOCK, offered_features(&b->disk), 1,
                               BLK_QUEUE_SIZE, mem, &blk_ops, b)))
         goto err_lock;
+    snprintf(b->name, sizeof(b->name), "virtio-blk %s", b->disk.path);
+    b->vdev.name = b->name;
     if ((rc = disk_aio_create(&b->aio, &b->disk, BLK_QUEUE_SIZE, &event_fd)))
         goto err_vdev;
     if ((rc = evloop_add(loop, event_fd, EPOLLIN, on_completion, b)))

@@ -119,7 +119,10 @@ static void log_needs_reset(const struct virtio_dev *dev, const char *why)
             break;
         }
     }
-    log_warn("virtio device %u needs reset: %s", dev->device_id, why ? why : "device error");
+    if (dev->name)
+        log_warn("%s needs reset: %s", dev->name, why ? why : "device error");
+    else
+        log_warn("virtio device %u needs reset: %s", dev->device_id, why ? why : "device error");
 }
 
 /* Returns whether a config interrupt is due; the caller raises it after unlocking. */
@@ -346,12 +349,12 @@ void virtio_queue_notify(struct virtio_dev *dev, unsigned int q)
         dev->ops->queue_notify(dev, q);
 }
 
-void virtio_set_needs_reset(struct virtio_dev *dev)
+void virtio_set_needs_reset(struct virtio_dev *dev, const char *why)
 {
     bool irq;
 
     pthread_mutex_lock(&dev->lock);
-    irq = needs_reset_locked(dev, NULL);
+    irq = needs_reset_locked(dev, why);
     pthread_mutex_unlock(&dev->lock);
     if (irq)
         notify_config(dev);

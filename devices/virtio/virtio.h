@@ -53,7 +53,8 @@ struct virtio_dev {
     struct virtq *queues;
     const struct virtio_dev_ops *ops;
     struct virtio_transport transport;
-    void *priv; /* the device type's state */
+    void *priv;       /* the device type's state */
+    const char *name; /* for log lines, e.g. "virtio-blk disk.img"; NULL: by device id */
     pthread_mutex_t lock;
 };
 
@@ -124,9 +125,10 @@ static inline bool virtio_has_feature(const struct virtio_dev *dev, unsigned int
 
 /*
  * A queue broke or the device failed: sets DEVICE_NEEDS_RESET, bumps the config generation and,
- * if the driver is running (DRIVER_OK), raises a config interrupt. Logs once per reset cycle.
+ * if the driver is running (DRIVER_OK), raises a config interrupt. Logs one line per reset cycle,
+ * naming the device and why (a broken queue's own reason comes first; why may be NULL).
  */
-void virtio_set_needs_reset(struct virtio_dev *dev);
+void virtio_set_needs_reset(struct virtio_dev *dev, const char *why);
 
 /* Device config changed (e.g. disk resized): bump the generation, raise a config interrupt. */
 void virtio_config_changed(struct virtio_dev *dev);

@@ -274,7 +274,7 @@ START_TEST(reset_clears_everything)
     negotiate(g, F_V1 | F_EVENT);
     ck_assert_int_eq(setup_queue(g, 0), 0);
     virtio_set_status(&g->dev, S_ACK | S_DRV | S_FOK | S_DOK);
-    virtio_set_needs_reset(&g->dev);
+    virtio_set_needs_reset(&g->dev, NULL);
     gen = virtio_get_config_generation(&g->dev);
 
     virtio_set_status(&g->dev, 0);
@@ -306,12 +306,12 @@ START_TEST(needs_reset_raises_config_interrupt)
 
     negotiate(g, F_V1);
     virtio_set_status(&g->dev, S_ACK | S_DRV | S_FOK | S_DOK);
-    virtio_set_needs_reset(&g->dev);
+    virtio_set_needs_reset(&g->dev, NULL);
     ck_assert(virtio_get_status(&g->dev) & S_NRST);
     ck_assert_uint_eq(virtio_get_config_generation(&g->dev), gen + 1);
     ck_assert_int_eq(g->config_irqs, 1);
     /* Once per reset cycle. */
-    virtio_set_needs_reset(&g->dev);
+    virtio_set_needs_reset(&g->dev, NULL);
     ck_assert_int_eq(g->config_irqs, 1);
     /* The driver cannot clear it; the device stops taking kicks. */
     virtio_set_status(&g->dev, S_ACK | S_DRV | S_FOK | S_DOK);
