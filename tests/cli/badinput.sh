@@ -122,6 +122,45 @@ run_kvmini run --kernel "$K" --initrd "$tmp/nope.cpio"
 expect_status 66
 expect_err "cannot open initrd"
 
+# Disks: opened and locked before KVM, so these need none (KVMINI_KVM_DEVICE proves the order).
+export KVMINI_KVM_DEVICE=$tmp/absent
+run_kvmini run --kernel "$K" --disk "$tmp/missing.img"
+expect_status 66
+expect_err "missing.img: no such file"
+expect_one_error_line
+run_kvmini run --kernel "$K" --disk "$tmp"
+expect_status 66
+expect_err "is a directory"
+expect_one_error_line
+: >"$tmp/empty.img"
+run_kvmini run --kernel "$K" --disk "$tmp/empty.img"
+expect_status 66
+expect_err "empty"
+expect_one_error_line
+truncate -s 1M "$tmp/disk.img"
+run_kvmini run --kernel "$K" --disk "$tmp/disk.img,rw"
+expect_status 64
+expect_err "unknown option 'rw'"
+expect_one_error_line
+run_kvmini run --kernel "$K" --disk "$tmp/disk.img,serial=123456789012345678901"
+expect_status 64
+expect_err "longer than 20 bytes"
+# Another process (this shell) holds the image: read-write and even read-only opens are refused.
+exec {held}<"$tmp/disk.img"
+flock -x "$held"
+run_kvmini run --kernel "$K" --disk "$tmp/disk.img"
+expect_status 66
+expect_err "in use by another process"
+expect_one_error_line
+run_kvmini run --kernel "$K" --disk "$tmp/disk.img,ro"
+expect_status 66
+expect_err "in use by another process"
+exec {held}<&-
+# With the lock gone, the disk is accepted and the next problem reported is the missing KVM.
+run_kvmini run --kernel "$K" --disk "$tmp/disk.img"
+expect_status 69
+unset KVMINI_KVM_DEVICE
+
 run_kvmini --help
 expect_status 0
 expect_out "usage: kvmini run --kernel FILE"
