@@ -23,3 +23,46 @@ run_linux() {
 	KVMINI_TEST_TIMEOUT=${KVMINI_TEST_TIMEOUT:-240} run_kvmini run --kernel "$kernel" \
 		--initrd "$initrd" --append "$(guest_cmdline "$cmd")" "$@"
 }
+
+# start_linux OUTFILE KERNEL INITRD CMD [kvmini options...]: starts kvmini in the background (stdin
+# /dev/null, stdout and stderr into OUTFILE) and sets KVMINI_PID; for tests that act while the guest
+# runs (wait_for_output, then kill or wait).
+start_linux() {
+	local out=$1 kernel=$2 initrd=$3 cmd=$4
+	shift 4
+	echo "\$ kvmini run --kernel $kernel --initrd $initrd $* (in the background)"
+	"$KVMINI" run --kernel "$kernel" --initrd "$initrd" --append "$(guest_cmdline "$cmd")" "$@" \
+		</dev/null >"$out" 2>&1 &
+	KVMINI_PID=$!
+}
+
+# wait_for_output FILE REGEX [SECONDS]: polls FILE until a line matches the extended REGEX (0), or
+# KVMINI_PID has exited (1), or SECONDS (default 240) have passed (2).
+wait_for_output() {
+	local file=$1 re=$2 deadline=$((SECONDS + ${3:-240}))
+	while ((SECONDS < deadline)); do
+		grep -qE -- "$re" "$file" 2>/dev/null && return 0
+		if ! kill -0 "$KVMINI_PID" 2>/dev/null; then
+			grep -qE -- "$re" "$file" 2>/dev/null && return 0
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 2
+}
+
+# direct_io_dir DIR...: prints the first DIR in which files can be opened with O_DIRECT (tmpfs
+# cannot before Linux 6.6: the rig's /tmp; a 9p share or a disk file system can), or nothing.
+direct_io_dir() {
+	local d probe
+	for d in "$@"; do
+		{ [ -d "$d" ] && [ -w "$d" ]; } || continue
+		probe=$d/.kvmini-odirect-$$
+		if dd if=/dev/zero of="$probe" bs=4096 count=1 oflag=direct status=none 2>/dev/null; then
+			rm -f "$probe"
+			printf '%s\n' "$d"
+			return 0
+		fi
+		rm -f "$probe"
+	done
+}
