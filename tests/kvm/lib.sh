@@ -24,7 +24,10 @@ run_kvmini() {
     local out err
     out=$(mktemp) err=$(mktemp)
     STATUS=0
-    timeout "${KVMINI_TEST_TIMEOUT:-120}" "$KVMINI" "$@" </dev/null >"$out" 2>"$err" || STATUS=$?
+    # SIGTERM at the limit (kvmini stops cleanly: 143), SIGKILL 30 s later if even that hangs, so
+    # a wedged VM fails its test instead of holding the whole run until the rig's own timeout.
+    timeout -k 30 "${KVMINI_TEST_TIMEOUT:-120}" "$KVMINI" "$@" </dev/null >"$out" 2>"$err" ||
+        STATUS=$?
     OUT=$(cat "$out") ERR=$(cat "$err")
     rm -f "$out" "$err"
     local shown="$*"
