@@ -22,21 +22,26 @@ kvmini_unit_test(test_blk_req
     ${CMAKE_SOURCE_DIR}/tests/unit/test_blk_req.c
     ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c)
 
-kvmini_unit_test(test_blk
-    ${CMAKE_SOURCE_DIR}/tests/unit/test_blk.c
-    ${CMAKE_SOURCE_DIR}/tests/unit/fake_ring.c
-    ${CMAKE_SOURCE_DIR}/devices/virtio/blk.c
-    ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c
-    ${CMAKE_SOURCE_DIR}/devices/virtio/virtio.c
-    ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
-    ${CMAKE_SOURCE_DIR}/devices/disk/disk.c
-    ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
-    ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
-    ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
-    ${CMAKE_SOURCE_DIR}/vmm/gmem.c
-    ${CMAKE_SOURCE_DIR}/vmm/evloop.c
-    ${CMAKE_SOURCE_DIR}/vmm/log.c
-    LIBS Threads::Threads PkgConfig::LIBURING)
-# Temp disk images go in the test's working directory (the build tree): /tmp may be tmpfs, which
-# refuses O_DIRECT.
-set_tests_properties(test_blk PROPERTIES TIMEOUT 120)
+# virtio-blk end to end, in two executables that share the harness (fake driver, evloop thread,
+# temp images, engine probe and main()): the data path, and what the device refuses or survives.
+foreach(t test_blk_io test_blk_errors)
+    kvmini_unit_test(${t}
+        ${CMAKE_SOURCE_DIR}/tests/unit/${t}.c
+        ${CMAKE_SOURCE_DIR}/tests/unit/blk_harness.c
+        ${CMAKE_SOURCE_DIR}/tests/unit/fake_ring.c
+        ${CMAKE_SOURCE_DIR}/devices/virtio/blk.c
+        ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c
+        ${CMAKE_SOURCE_DIR}/devices/virtio/virtio.c
+        ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
+        ${CMAKE_SOURCE_DIR}/devices/disk/disk.c
+        ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
+        ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
+        ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
+        ${CMAKE_SOURCE_DIR}/vmm/gmem.c
+        ${CMAKE_SOURCE_DIR}/vmm/evloop.c
+        ${CMAKE_SOURCE_DIR}/vmm/log.c
+        LIBS Threads::Threads PkgConfig::LIBURING)
+    # Temp disk images go in the test's working directory (the build tree): /tmp may be tmpfs,
+    # which refuses O_DIRECT.
+    set_tests_properties(${t} PROPERTIES TIMEOUT 120)
+endforeach()

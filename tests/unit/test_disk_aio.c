@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The host disk backend on real temporary files: disk_open()'s checks, messages and locks, then
- * the engine under both back ends (every engine test is a loop test over io_uring and threads),
- * then the common request logic white-box, with steps faked.
+ * The host disk engine on real temporary files (shared helpers: disk_harness.h): every engine test
+ * is a loop test over io_uring and threads; then the common request logic white-box, with steps
+ * faked.
  *
  * O_DIRECT needs a filesystem that accepts it; $TMPDIR may be a tmpfs that does not, so those
  * tests fall back to the build directory (DISK_TEST_BUILD_DIR).
@@ -20,239 +20,12 @@
 
 #include "devices/disk/disk.h"
 #include "devices/disk/disk_aio_impl.h"
+#include "tests/unit/disk_harness.h"
 #include "tests/unit/unit.h"
-
-#define BLK   4096u
-#define NBLK  256u
-#define FSIZE ((uint64_t)BLK * NBLK) /* 1 MiB */
 
 /* Engines the loop tests run under: io_uring first, dropped by main() when it does not work. */
 static const enum disk_engine engines[] = { DISK_ENGINE_IO_URING, DISK_ENGINE_THREADS };
 static int first_engine;
-
-/* Temporary files of the running test, removed by the fixture even when an assertion fails. */
-static char tmp_paths[8][PATH_MAX];
-static int ntmp;
-
-static const char *tmp_dir(void)
-{
-    const char *d = getenv("TMPDIR");
-
-    return d && *d ? d : "/tmp";
-}
-
-static const char *make_file_in(const char *dir, uint64_t size, mode_t mode)
-{
-    char *p;
-    int fd;
-
-    ck_assert_int_lt(ntmp, 8);
-    p = tmp_paths[ntmp++];
-    snprintf(p, PATH_MAX, "%s/kvmini-disk-XXXXXX", dir);
-    fd = mkstemp(p);
-    ck_assert_msg(fd >= 0, "mkstemp in %s: %s", dir, strerror(errno));
-    ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-    ck_assert_int_eq(fchmod(fd, mode), 0);
-    close(fd);
-    return p;
-}
-
-static const char *make_file(uint64_t size)
-{
-    return make_file_in(tmp_dir(), size, 0600);
-}
-
-static void cleanup(void)
-{
-    while (ntmp > 0) {
-        ntmp--;
-        unlink(tmp_paths[ntmp]);
-        rmdir(tmp_paths[ntmp]);
-    }
-}
-
-static int open_disk(struct disk *d, const char *path, bool ro, enum disk_cache cache,
-                     const char *serial, char *err, size_t errlen)
-{
-    struct disk_options o = { .path = path, .readonly = ro, .cache = cache, .serial = serial };
-
-    return disk_open(d, &o, err, errlen);
-}
-
-/* err is one line that names the file. */
-static void assert_message(const char *err, const char *path, const char *hint)
-{
-    ck_assert_msg(strstr(err, path) != NULL, "message does not name %s: %s", path, err);
-    ck_assert_msg(strchr(err, '\n') == NULL, "message is not one line: %s", err);
-    if (hint)
-        ck_assert_msg(strstr(err, hint) != NULL, "message lacks \"%s\": %s", hint, err);
-}
-
-START_TEST(open_regular_file)
-{
-    const char *path = make_file(FSIZE + 100);
-    struct disk d;
-    char err[256];
-
-    ck_assert_int_eq(open_disk(&d, path, false, DISK_CACHE_WRITEBACK, NULL, err, sizeof(err)), 0);
-    ck_assert_int_ge(d.fd, 0);
-    ck_assert_str_eq(d.path, path);
-    ck_assert(!d.readonly && !d.direct && !d.is_blockdev);
-    ck_assert_uint_eq(d.size, FSIZE + 100); /* not rounded: that is the device's job */
-    ck_assert_uint_eq(d.block_size, 512);
-    ck_assert_uint_eq(d.mem_align, 1);
-    ck_assert(d.can_write_zeroes);
-    ck_assert_str_eq(d.serial, strrchr(path, '/') + 1);
-    ck_assert_int_eq(fcntl(d.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-    ck_assert_int_eq(fcntl(d.fd, F_GETFL) & O_NONBLOCK, 0);
-    disk_close(&d);
-    ck_assert_int_eq(d.fd, -1);
-    disk_close(&d); /* idempotent */
-
-    ck_assert_int_eq(open_disk(&d, path, true, DISK_CACHE_WRITEBACK, NULL, err, sizeof(err)), 0);
-    ck_assert(d.readonly && !d.can_discard && !d.can_write_zeroes);
-    disk_close(&d);
-}
-END_TEST
-
-START_TEST(open_errors)
-{
-    const char *path;
-    struct disk d;
-    char err[256], missing[PATH_MAX + 32];
-
-    snprintf(missing, sizeof(missing), "%s/kvmini-no-such-disk-%d.img", tmp_dir(), (int)getpid());
-    ck_assert_int_eq(open_disk(&d, missing, false, 0, NULL, err, sizeof(err)), -ENOENT);
-    assert_message(err, missing, NULL);
-    ck_assert_ptr_null(d.path);
-
-    ck_assert_int_eq(open_disk(&d, tmp_dir(), false, 0, NULL, err, sizeof(err)), -EINVAL);
-    assert_message(err, tmp_dir(), "directory");
-    ck_assert_int_eq(open_disk(&d, tmp_dir(), true, 0, NULL, err, sizeof(err)), -EINVAL);
-    assert_message(err, tmp_dir(), "directory");
-
-    ck_assert_int_eq(open_disk(&d, "/dev/null", false, 0, NULL, err, sizeof(err)), -EINVAL);
-    assert_message(err, "/dev/null", "block device");
-
-    path = make_file(0);
-    ck_assert_int_eq(open_disk(&d, path, false, 0, NULL, err, sizeof(err)), -EINVAL);
-    assert_message(err, path, "empty");
-    path = make_file(511);
-    ck_assert_int_eq(open_disk(&d, path, true, 0, NULL, err, sizeof(err)), -EINVAL);
-    assert_message(err, path, "empty");
-    path = make_file(512);
-    ck_assert_int_eq(open_disk(&d, path, true, 0, NULL, err, sizeof(err)), 0);
-    disk_close(&d);
-
-    ck_assert_int_eq(open_disk(&d, "", false, 0, NULL, err, sizeof(err)), -EINVAL);
-}
-END_TEST
-
-START_TEST(open_fifo_does_not_hang)
-{
-    char path[PATH_MAX];
-    struct disk d;
-    char err[256];
-
-    snprintf(path, sizeof(path), "%s/kvmini-fifo-%d", tmp_dir(), (int)getpid());
-    ck_assert_int_eq(mkfifo(path, 0600), 0);
-    ck_assert_int_eq(open_disk(&d, path, true, 0, NULL, err, sizeof(err)), -EINVAL);
-    assert_message(err, path, NULL);
-    unlink(path);
-}
-END_TEST
-
-START_TEST(open_read_only_file)
-{
-    const char *path = make_file_in(tmp_dir(), FSIZE, 0444);
-    struct disk d;
-    char err[256];
-
-    /* Root opens 0444 files for writing anyway; the rest of the test still holds. */
-    if (geteuid() != 0) {
-        ck_assert_int_eq(open_disk(&d, path, false, 0, NULL, err, sizeof(err)), -EROFS);
-        assert_message(err, path, ",ro");
-    } else {
-        fprintf(stderr, "test_disk: running as root: the -EROFS check on a 0444 file is skipped\n");
-    }
-    ck_assert_int_eq(open_disk(&d, path, true, 0, NULL, err, sizeof(err)), 0);
-    disk_close(&d);
-}
-END_TEST
-
-START_TEST(locks)
-{
-    const char *path = make_file(FSIZE);
-    struct disk a, b, c;
-    char err[256];
-
-    ck_assert_int_eq(open_disk(&a, path, false, 0, NULL, err, sizeof(err)), 0);
-    /* flock() belongs to the open file description, so a second open conflicts even here. */
-    ck_assert_int_eq(open_disk(&b, path, false, 0, NULL, err, sizeof(err)), -EBUSY);
-    assert_message(err, path, "in use by another process");
-    ck_assert_int_eq(open_disk(&b, path, true, 0, NULL, err, sizeof(err)), -EBUSY);
-    assert_message(err, path, ",ro");
-    disk_close(&a);
-
-    ck_assert_int_eq(open_disk(&a, path, true, 0, NULL, err, sizeof(err)), 0);
-    ck_assert_int_eq(open_disk(&b, path, true, 0, NULL, err, sizeof(err)), 0);
-    ck_assert_int_eq(open_disk(&c, path, false, 0, NULL, err, sizeof(err)), -EBUSY);
-    disk_close(&a);
-    disk_close(&b);
-
-    /* Closing released the locks. */
-    ck_assert_int_eq(open_disk(&c, path, false, 0, NULL, err, sizeof(err)), 0);
-    disk_close(&c);
-}
-END_TEST
-
-START_TEST(serials)
-{
-    char dir[PATH_MAX], path[PATH_MAX + 64];
-    struct disk d;
-    char err[256];
-    int fd;
-
-    ck_assert_int_eq(open_disk(&d, make_file(FSIZE), false, 0, "vol-0001", err, sizeof(err)), 0);
-    ck_assert_str_eq(d.serial, "vol-0001");
-    disk_close(&d);
-
-    ck_assert_int_eq(
-        open_disk(&d, tmp_paths[0], false, 0, "12345678901234567890", err, sizeof(err)), 0);
-    ck_assert_str_eq(d.serial, "12345678901234567890");
-    disk_close(&d);
-
-    ck_assert_int_eq(
-        open_disk(&d, tmp_paths[0], false, 0, "123456789012345678901", err, sizeof(err)), -EINVAL);
-    assert_message(err, tmp_paths[0], "serial");
-
-    /* The default is the basename, cut to 20 bytes, never inside a UTF-8 character. */
-    snprintf(dir, sizeof(dir), "%s/kvmini-dir-XXXXXX", tmp_dir());
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/a-rather-long-disk-image-name.img", dir);
-    fd = open(path, O_CREAT | O_WRONLY, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, 4096), 0);
-    close(fd);
-    ck_assert_int_eq(open_disk(&d, path, true, 0, NULL, err, sizeof(err)), 0);
-    ck_assert_str_eq(d.serial, "a-rather-long-disk-i");
-    disk_close(&d);
-    unlink(path);
-
-    snprintf(path, sizeof(path), "%s/0123456789012345678\xc3\xa9.img", dir); /* é at 19..20 */
-    fd = open(path, O_CREAT | O_WRONLY, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, 4096), 0);
-    close(fd);
-    ck_assert_int_eq(open_disk(&d, path, true, 0, NULL, err, sizeof(err)), 0);
-    ck_assert_str_eq(d.serial, "0123456789012345678");
-    disk_close(&d);
-    unlink(path);
-    rmdir(dir);
-}
-END_TEST
-
-/* ---- the engine, under each back end ---- */
 
 struct rig {
     struct disk d;
@@ -753,22 +526,12 @@ START_TEST(write_zeroes_fallbacks)
 }
 END_TEST
 
-static Suite *disk_suite(void)
+static Suite *disk_aio_suite(void)
 {
-    Suite *s = suite_create("disk");
-    TCase *open_tc = tcase_create("open"), *aio = tcase_create("aio");
-    TCase *logic = tcase_create("logic");
+    Suite *s = suite_create("disk engine");
+    TCase *aio = tcase_create("aio"), *logic = tcase_create("logic");
 
-    tcase_add_checked_fixture(open_tc, NULL, cleanup);
-    tcase_add_test(open_tc, open_regular_file);
-    tcase_add_test(open_tc, open_errors);
-    tcase_add_test(open_tc, open_fifo_does_not_hang);
-    tcase_add_test(open_tc, open_read_only_file);
-    tcase_add_test(open_tc, locks);
-    tcase_add_test(open_tc, serials);
-    suite_add_tcase(s, open_tc);
-
-    tcase_add_checked_fixture(aio, NULL, cleanup);
+    tcase_add_checked_fixture(aio, NULL, tmp_cleanup);
     tcase_set_timeout(aio, 60);
     tcase_add_loop_test(aio, many_in_flight, first_engine, 2);
     tcase_add_loop_test(aio, scatter_gather, first_engine, 2);
@@ -803,7 +566,8 @@ static int probe_io_uring(void)
     snprintf(path, sizeof(path), "%s/kvmini-disk-XXXXXX", tmp_dir());
     efd = mkstemp(path);
     if (efd < 0 || ftruncate(efd, FSIZE) < 0) {
-        fprintf(stderr, "test_disk: cannot make a file in %s: %s\n", tmp_dir(), strerror(errno));
+        fprintf(stderr, "test_disk_aio: cannot make a file in %s: %s\n", tmp_dir(),
+                strerror(errno));
         return -1;
     }
     close(efd);
@@ -815,14 +579,14 @@ static int probe_io_uring(void)
     }
     unlink(path);
     if (rc == 0) {
-        fprintf(stderr, "test_disk: io_uring works here: testing both engines\n");
+        fprintf(stderr, "test_disk_aio: io_uring works here: testing both engines\n");
         return 0;
     }
     fprintf(stderr,
-            "test_disk: io_uring is NOT available here (%s): testing the threads engine only\n",
+            "test_disk_aio: io_uring is NOT available here (%s): testing the threads engine only\n",
             strerror(-rc));
     if (req && !strcmp(req, "1")) {
-        fprintf(stderr, "test_disk: error: KVMINI_REQUIRE_IO_URING=1\n");
+        fprintf(stderr, "test_disk_aio: error: KVMINI_REQUIRE_IO_URING=1\n");
         return -1;
     }
     first_engine = 1;
@@ -833,5 +597,5 @@ int main(void)
 {
     if (probe_io_uring() < 0)
         return EXIT_FAILURE;
-    return run_suite(disk_suite());
+    return run_suite(disk_aio_suite());
 }
