@@ -13,34 +13,6 @@ static void add_region(struct gmem *m, uint64_t gpa, uint8_t *host, uint64_t siz
     m->ram_size += size;
 }
 
-/*
- * An anonymous mapping that starts on a 2 MiB boundary, so that guest-physical 2 MiB pages line up
- * with host ones: only then can transparent huge pages back guest RAM and KVM map it with large
- * pages (fewer TLB misses in the guest, fewer pages to pin for O_DIRECT I/O into it). Linux before
- * 6.7 does not align large anonymous mappings by itself. NORESERVE: the guest pays for the pages it
- * touches, not the size it was given, so a large --mem costs nothing until used (and the
- * VMM-overhead benchmark measures what is real).
- */
-static void *map_aligned(uint64_t size)
-{
-    const uint64_t align = 2ULL << 20;
-    uint8_t *raw, *start;
-    uint64_t head, tail;
-
-    raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED)
-        return MAP_FAILED;
-    start = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-    head = (uint64_t)(start - raw);
-    tail = align - head;
-    if (head)
-        munmap(raw, head);
-    if (tail)
-        munmap(start + size, tail);
-    return start;
-}
-
 int gmem_init(struct gmem *m, uint64_t ram_size)
 {
     uint64_t low = ram_size, high = 0;
@@ -54,7 +26,12 @@ int gmem_init(struct gmem *m, uint64_t ram_size)
         high = ram_size - low;
     }
 
-    host = map_aligned(ram_size);
+    /*
+     * NORESERVE: the guest pays for the pages it touches, not the size it was given, so a large
+     * --mem costs nothing until used (and the VMM-overhead benchmark measures what is real).
+     */
+    host = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                -1, 0);
     if (host == MAP_FAILED)
         return -errno;
     /* Guest memory in a core dump of kvmini is noise at best and a leak of guest data at worst. */
