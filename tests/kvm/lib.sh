@@ -19,9 +19,17 @@ require_kvm() {
     exec 9>&-
 }
 
+# trace WHAT: one line in $KVMINI_TEST_TRACE (set by tests/run-kvm-tests), written before the step
+# runs, so that when a whole rig stops the last line names the step it stopped in.
+trace() {
+    [ -z "${KVMINI_TEST_TRACE:-}" ] || printf '%s %s: %.300s\n' "$(date +%T)" "${0##*/}" "$*" \
+        >>"$KVMINI_TEST_TRACE" 2>/dev/null || true
+}
+
 # run_kvmini ARGS...: runs kvmini with stdin from /dev/null; sets OUT, ERR and STATUS.
 run_kvmini() {
     local out err
+    trace "kvmini $*"
     out=$(mktemp) err=$(mktemp)
     STATUS=0
     # SIGTERM at the limit (kvmini stops cleanly: 143), SIGKILL 30 s later if even that hangs, so

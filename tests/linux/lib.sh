@@ -31,6 +31,7 @@ start_linux() {
 	local out=$1 kernel=$2 initrd=$3 cmd=$4
 	shift 4
 	echo "\$ kvmini run --kernel $kernel --initrd $initrd $* (in the background)"
+	trace "kvmini run --kernel $kernel --initrd $initrd $* (in the background)"
 	"$KVMINI" run --kernel "$kernel" --initrd "$initrd" --append "$(guest_cmdline "$cmd")" "$@" \
 		</dev/null >"$out" 2>&1 &
 	KVMINI_PID=$!
