@@ -23,6 +23,8 @@ int stop_exit_status(enum stop_cause cause, int status)
         return EXIT_GUEST_PANIC;
     case STOP_VMM_ERROR:
         return EXIT_VMM_ERROR;
+    case STOP_NO_EXITS:
+        return EXIT_NO_EXITS;
     }
     return EXIT_VMM_ERROR;
 }
@@ -41,6 +43,7 @@ const char *stop_cause_name(enum stop_cause cause)
         [STOP_ENTRY_FAILED] = "KVM refused to enter the guest",
         [STOP_GUEST_PANIC] = "guest panic",
         [STOP_VMM_ERROR] = "kvmini error",
+        [STOP_NO_EXITS] = "no VM exit on a PVM host",
     };
 
     if ((unsigned)cause < sizeof(names) / sizeof(names[0]) && names[cause])

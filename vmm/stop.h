@@ -18,6 +18,7 @@ enum stop_cause {
     STOP_ENTRY_FAILED, /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
     STOP_GUEST_PANIC,  /* guest kernel reported a panic */
     STOP_VMM_ERROR,    /* kvmini itself failed while the guest ran */
+    STOP_NO_EXITS,     /* PVM host: no vCPU made a VM exit in the first seconds (vmm/pvm.h) */
 };
 
 /* Process exit statuses kvmini itself uses (documented in README.md). */
@@ -31,6 +32,7 @@ enum stop_cause {
 #define EXIT_GUEST_ERROR  81
 #define EXIT_ENTRY_FAILED 82
 #define EXIT_GUEST_PANIC  83
+#define EXIT_NO_EXITS     84
 #define EXIT_SIGNAL_BASE  128 /* + signal number, as shells report it */
 
 struct stopper {

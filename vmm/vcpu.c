@@ -13,6 +13,7 @@
 
 #include "firmware/layout.h"
 #include "vmm/log.h"
+#include "vmm/pvm.h"
 #include "vmm/vm.h"
 
 #define MAX_UNHANDLED_MMIO_WARNINGS 8
@@ -179,10 +180,7 @@ static void report_internal_error(struct vcpu *vcpu)
               run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)" : "",
               (unsigned long long)regs.rip, sregs.cs.dpl, hex);
     if (vcpu->vm->is_pvm && sregs.cs.dpl == 0)
-        log_error("this host's KVM is PVM (software virtualization): it emulates guest code at "
-                  "CPL0 slowly and incompletely, so it runs only PVM-enabled kernels and guests "
-                  "that run at CPL3; use a host with hardware KVM (VMX/SVM) or the nested rig "
-                  "(docs/testing.md)");
+        pvm_explain();
 }
 
 /* Handles one exit; returns true while the vCPU should keep running. */
@@ -251,6 +249,7 @@ static void *vcpu_thread(void *arg)
     struct vcpu *vcpu = arg;
     struct vm *vm = vcpu->vm;
     bool timed = vm->stats_enabled;
+    bool exited = false;
     uint64_t start = stats_now_ns();
 
     vcpu->stats.first_run_ns = start;
@@ -275,6 +274,10 @@ static void *vcpu_thread(void *arg)
             log_error("KVM_RUN failed on vCPU %u: %s", vcpu->index, strerror(err));
             vm_request_stop(vm, STOP_VMM_ERROR, 0);
             break;
+        }
+        if (!exited) {
+            exited = true; /* one store per thread: the PVM no-exit watch reads it */
+            __atomic_store_n(&vm->any_exit, true, __ATOMIC_RELAXED);
         }
         if (timed)
             stats_count_exit(&vcpu->stats, vcpu->run->exit_reason);

@@ -13,6 +13,7 @@
 
 #include "firmware/layout.h"
 #include "vmm/log.h"
+#include "vmm/pvm.h"
 
 int kvm_open_checked(const char *kvm_dev, int *kvm_fd)
 {
@@ -168,13 +169,12 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
     vm->kvm_fd = kvm_fd;
     vm->vm_fd = -1;
     vm->signal_fd = -1;
+    vm->no_exit_timer_fd = -1;
     vm->loop.epfd = vm->loop.stop_fd = -1;
     pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_cond_init(&vm->stop_cond, NULL);
     vm->stopper = (struct stopper){ .request = vm_stopper, .ctx = vm };
-    /* KVMINI_ASSUME_PVM=1 lets tests check the PVM explanation on hosts that are not PVM. */
-    vm->is_pvm = access("/sys/module/kvm_pvm", F_OK) == 0 ||
-                 (getenv("KVMINI_ASSUME_PVM") && !strcmp(getenv("KVMINI_ASSUME_PVM"), "1"));
+    vm->is_pvm = pvm_host_detect();
     bus_init(&vm->pio, "pio");
     bus_init(&vm->mmio, "mmio");
 
@@ -310,7 +310,7 @@ int vm_run(struct vm *vm, enum stop_cause *cause, int *status)
 
     bus_freeze(&vm->pio);
     bus_freeze(&vm->mmio);
-    if ((rc = setup_signals(vm)) || (rc = evloop_start(&vm->loop))) {
+    if ((rc = setup_signals(vm)) || (rc = pvm_watch_start(vm)) || (rc = evloop_start(&vm->loop))) {
         log_error("cannot start the event loop: %s", strerror(-rc));
         goto out;
     }
@@ -333,6 +333,8 @@ int vm_run(struct vm *vm, enum stop_cause *cause, int *status)
         pthread_join(vm->vcpus[i].thread, NULL);
         vm->vcpus[i].started = false;
     }
+    if (vm->stop_cause == STOP_NO_EXITS)
+        pvm_report_no_exits(vm);
     rc = 0;
 out:
     evloop_stop(&vm->loop);
@@ -358,6 +360,7 @@ void vm_destroy(struct vm *vm)
     free(vm->cpuid);
     vm->cpuid = NULL;
     evloop_fini(&vm->loop);
+    pvm_watch_fini(vm);
     irqroute_fini(&vm->routes);
     if (vm->signal_fd >= 0)
         close(vm->signal_fd);

@@ -55,7 +55,7 @@ struct vm {
     int kvm_fd;
     int vm_fd;
     int run_size;
-    bool is_pvm; /* the host's KVM is PVM: CPL0 guest code is emulated (see docs) */
+    bool is_pvm; /* the host's KVM is PVM: CPL0 guest code is emulated (vmm/pvm.h) */
     bool split_irqchip;
     bool readonly_mem;
     bool tsc_deadline; /* the in-kernel LAPIC can do TSC-deadline mode */
@@ -80,7 +80,10 @@ struct vm {
     struct vm_device devices[VM_MAX_DEVICES];
     unsigned int nr_devices;
 
-    int signal_fd; /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
+    int signal_fd;        /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
+    bool any_exit;        /* some vCPU has returned from KVM_RUN with an exit (atomic) */
+    int no_exit_timer_fd; /* PVM hosts: the no-exit watch (vmm/pvm.h), or -1 */
+    unsigned int no_exit_seconds;
     bool stats_enabled;
     uint64_t unhandled_mmio_warnings; /* atomically counted, to rate-limit warnings */
 

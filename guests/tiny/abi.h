@@ -23,19 +23,28 @@
 #define SEL_TSS0      0x30 /* CPU n's 16-byte TSS descriptor is at SEL_TSS0 + 16 * n */
 #define TINY_GDT_SIZE (SEL_TSS0 + 16 * TINY_MAX_CPUS)
 
-#define TINY_TSS_STRIDE_SHIFT 7 /* a 104-byte TSS, padded to 128 */
+#define TINY_TSS_STRIDE_SHIFT 7    /* a 104-byte TSS, padded to 128 */
+#define TINY_TSS_IOMAP_BASE   102  /* offset of the I/O map base field in a 64-bit TSS */
+#define TINY_IOMAP_BYTES      8192 /* one bit per port, 0 = allowed, then one 0xff byte */
 
-/* IOPL=3 lets main() reach ports directly; IF stays 0 because nothing handles interrupts. */
+/*
+ * IOPL=3 lets main() reach ports directly; IF stays 0 because nothing handles interrupts. Some
+ * PVM hosts ignore IOPL at CPL3; there the TSS I/O bitmap (all ports allowed) does the same job.
+ */
 #define TINY_USER_RFLAGS 0x3002
+#define TINY_RFLAGS_IOPL 0x3000
 
 /* `int $TINY_VEC_KCALL` from CPL3 runs a function at CPL0 (see tiny_kcall). */
 #define TINY_VEC_KCALL   0x80
 #define TINY_IDT_ENTRIES 256
 
 /*
- * Exceptions end the guest with this status plus the vector: 32..63, below the statuses kvmini
- * keeps for itself (64 and up).
+ * Exit statuses of the runtime itself. Programs use 0..30. An exception ends the guest with
+ * TINY_EXIT_EXCEPTION plus the vector (32..63), reported from CPL0; an exception while the
+ * runtime's CPL0 path was already handling one ends it at once with TINY_EXIT_NESTED_FAULT. All
+ * stay below the statuses kvmini keeps for itself (64 and up).
  */
-#define TINY_EXIT_EXCEPTION 0x20
+#define TINY_EXIT_NESTED_FAULT 31
+#define TINY_EXIT_EXCEPTION    0x20
 
 #endif

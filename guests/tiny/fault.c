@@ -3,6 +3,7 @@
  * Misbehaves on purpose, one way per run (cmdline fault=NAME), so tests can check that the VMM
  * survives and reports each case. Exit status 0 means the VMM answered the way a machine should.
  */
+#include "guests/tiny/abi.h"
 #include "guests/tiny/tiny.h"
 
 #define UNMAPPED_MMIO 0xc0000000ULL /* in the hole, below the debug page and the PCI window */
@@ -100,6 +101,47 @@ static void unemulatable_access(void *arg)
                      : "memory");
 }
 
+extern unsigned char tiny_tss[];
+
+/*
+ * CPL3 port I/O with the TSS's I/O bitmap gone: it still works where the host honours IOPL=3
+ * (exit 0), and #GPs where IOPL is 0 (tiny.iopl=0, or a host that ignores it), which the runtime
+ * must report from CPL0 (exit 32 + 13) instead of faulting again on its own port I/O.
+ */
+static int no_io_bitmap(unsigned int cpu)
+{
+    volatile uint16_t *iomap_base =
+        (volatile uint16_t *)(tiny_tss + (cpu << TINY_TSS_STRIDE_SHIFT) + TINY_TSS_IOMAP_BASE);
+
+    printf("fault: IOPL %u at CPL3; removing the I/O bitmap, then port 0x%x\n", current_iopl(),
+           PORT_DEBUG_EXIT);
+    *iomap_base = 0xffff; /* past the TSS limit: the CPU finds no bitmap */
+    exit(0);
+}
+
+static void fault_in_hook(unsigned int vec, uint64_t rip)
+{
+    (void)vec;
+    (void)rip;
+    __asm__ volatile("ud2");
+}
+
+/* A fault inside the runtime's own CPL0 exception path must end the guest, not loop. */
+static int nested(void)
+{
+    tiny_exception_hook = fault_in_hook;
+    __asm__ volatile("ud2");
+    puts("fault: ud2 did not fault");
+    return 1;
+}
+
+static void spin_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        cpu_relax();
+}
+
 static int streq(const char *a, const char *b)
 {
     return !memcmp(a, b, strlen(b) + 1);
@@ -135,6 +177,18 @@ int main(unsigned int cpu, const char *cmdline)
         tiny_kcall(unemulatable_access, NULL);
         puts("fault: emul0 completed, but KVM cannot emulate it");
         return 1;
+    }
+    if (streq(name, "noiobitmap"))
+        return no_io_bitmap(cpu);
+    if (streq(name, "nested"))
+        return nested();
+    /* Stuck at CPL0 before a single VM exit, as a stock kernel is on some PVM hosts. */
+    if (streq(name, "hang0"))
+        tiny_kcall(spin_forever, NULL);
+    /* Busy at CPL3 for good, after the exits that print this line. */
+    if (streq(name, "hang")) {
+        puts("fault: hanging at CPL3");
+        spin_forever(NULL);
     }
     if (streq(name, "ud")) {
         __asm__ volatile("ud2");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Every vCPU checks in; the BSP waits for as many as the VMM says it started and reports who
- * came. Exits 0 only if all of them did.
+ * Every vCPU writes a port and checks in; the BSP waits for as many as the VMM says it started and
+ * reports who came. Exits 0 only if all of them did.
  */
 #include "guests/tiny/tiny.h"
 
@@ -20,6 +20,8 @@ int main(unsigned int cpu, const char *cmdline)
     uint64_t start, mask;
 
     (void)cmdline;
+    /* A port write on every vCPU: under tiny.iopl=0 it proves each one's TSS I/O bitmap. */
+    outb(PORT_POST_CODE, (uint8_t)cpu);
     __atomic_fetch_or(&checkin_mask, 1ULL << cpu, __ATOMIC_RELAXED);
     __atomic_fetch_add(&checked_in, 1, __ATOMIC_RELEASE);
     if (cpu != 0)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The only code that runs at CPL0 on the way in: both boot entries, the switch to the runtime's
- * own descriptor and page tables, and the iretq to CPL3. On PVM hosts every CPL0 instruction is
- * emulated, so this path stays a few dozen instructions and all loops live at CPL3.
+ * The code that runs at CPL0: both boot entries, the switch to the runtime's own descriptor and
+ * page tables, the iretq to CPL3, kcalls, and the exception path. On PVM hosts every CPL0
+ * instruction is emulated, so the way in stays a few dozen instructions and the work lives at CPL3;
+ * only the exception path, which ends the guest, takes longer there.
  */
 #include "firmware/layout.h"
 #include "guests/tiny/abi.h"
@@ -130,7 +131,12 @@ common64:
     movzbl  %cl, %ecx
     shlq    $56, %rcx
     orq     %rcx, %rax
-    movabsq $0x0000890000000067, %rcx   /* present, available 64-bit TSS, limit 103 */
+    movl    $TINY_MAX_CPUS, %ecx        /* limit: this TSS's I/O map base (tables.S) ... */
+    subl    %ebx, %ecx
+    shll    $TINY_TSS_STRIDE_SHIFT, %ecx
+    addl    $TINY_IOMAP_BYTES, %ecx     /* ... plus the bitmap: its closing 0xff byte is the last */
+    orq     %rcx, %rax
+    movabsq $0x0000890000000000, %rcx   /* present, available 64-bit TSS */
     orq     %rcx, %rax
     shrq    $32, %rdx
     movl    %ebx, %ecx
@@ -168,7 +174,8 @@ park:
 
 /*
  * Exception stubs: CPU frame (plus error code where the CPU pushes none), then the vector.
- * Reporting happens at CPL3 (tiny_exception_report), so a fault costs no emulated printing.
+ * Reporting happens here at CPL0, where port I/O needs no permission, so a guest whose CPL3 port
+ * I/O faults still says why. It is emulated on PVM hosts, but only runs once, at the end.
  */
     .text
 .macro EXC_STUB vec
@@ -191,23 +198,28 @@ exc_common:
     popq    %rdx                        /* error code */
     movq    (%rsp), %rsi                /* faulting RIP */
     /* The CPU index comes from TR: it is the one per-CPU thing every CPL0 path has set. */
-    xorl    %eax, %eax
-    str     %ax
-    subl    $SEL_TSS0, %eax
-    shrl    $4, %eax
-    andl    $(TINY_MAX_CPUS - 1), %eax
-    movl    %eax, %ecx                  /* CPU index, fourth argument */
-    incl    %eax
-    shlq    $TINY_USTACK_SHIFT, %rax
-    leaq    tiny_ustacks - 8(%rip), %r8
-    addq    %r8, %rax
-    pushq   $(SEL_UDATA | 3)
-    pushq   %rax
-    pushq   $TINY_USER_RFLAGS
-    pushq   $(SEL_UCODE | 3)
-    leaq    tiny_exception_report(%rip), %rax
-    pushq   %rax
-    iretq
+    xorl    %ecx, %ecx
+    str     %cx
+    subl    $SEL_TSS0, %ecx
+    shrl    $4, %ecx
+    andl    $(TINY_MAX_CPUS - 1), %ecx  /* CPU index, fourth argument */
+    /*
+     * An exception while this CPU is already in here means the runtime's own CPL0 path is broken:
+     * end the VM now, with as few instructions as possible, rather than fault in a loop.
+     */
+    movb    $1, %al
+    leaq    tiny_exc_busy(%rip), %r8
+    xchgb   %al, (%r8,%rcx)
+    testb   %al, %al
+    jnz     nested_fault
+    andq    $-16, %rsp
+    call    tiny_exception_report       /* does not return */
+nested_fault:
+    movl    $PORT_DEBUG_EXIT, %edx
+    movl    $TINY_EXIT_NESTED_FAULT, %eax
+    outb    %al, %dx
+1:  hlt                                 /* IF is clear: a halt for good, if the exit failed */
+    jmp     1b
 
 /* kcall: RAX = function, RDI = its argument; the CPU pushed 5 words, so realign for the call. */
     .globl tiny_kcall_entry

@@ -40,7 +40,12 @@ tiny_idt_ptr:
     .word TINY_IDT_ENTRIES * 16 - 1
     .quad tiny_idt
 
-/* RSP0 of each TSS is the top of that CPU's kernel stack; there is no I/O bitmap (IOPL=3). */
+/*
+ * One TSS per CPU (RSP0: the top of that CPU's kernel stack), then one I/O permission bitmap that
+ * all of them share: each TSS's I/O map base is the distance from that TSS to the bitmap, and each
+ * descriptor's limit (start.S) reaches the 0xff byte the SDM requires after the bitmap. Every bit
+ * is clear, so CPL3 may use every port even on a host that ignores IOPL (see TINY_USER_RFLAGS).
+ */
     .balign 1 << TINY_TSS_STRIDE_SHIFT
     .globl tiny_tss
 tiny_tss:
@@ -48,11 +53,15 @@ tiny_tss:
     .rept TINY_MAX_CPUS
     .long 0
     .quad tiny_kstacks + ((tss_cpu + 1) << TINY_KSTACK_SHIFT)
-    .fill 90, 1, 0
-    .word 104                           /* I/O map base beyond the limit: no bitmap */
-    .fill (1 << TINY_TSS_STRIDE_SHIFT) - 104, 1, 0
+    .fill TINY_TSS_IOMAP_BASE - 12, 1, 0
+    .word (TINY_MAX_CPUS - tss_cpu) << TINY_TSS_STRIDE_SHIFT
+    .fill (1 << TINY_TSS_STRIDE_SHIFT) - TINY_TSS_IOMAP_BASE - 2, 1, 0
     .set tss_cpu, tss_cpu + 1
     .endr
+    .globl tiny_iomap
+tiny_iomap:
+    .fill TINY_IOMAP_BYTES, 1, 0
+    .byte 0xff
 
 /*
  * Identity map of 0..4 GiB with 2 MiB pages, user-accessible. The 32-bit MMIO hole is uncached

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The CPL3 library of the tiny guests. Everything here runs at CPL3 with IOPL=3, so port I/O and
- * MMIO exit straight to the VMM without any CPL0 code in between.
+ * The CPL3 library of the tiny guests. Everything here runs at CPL3 with IOPL=3 and a TSS I/O
+ * bitmap that allows every port, so port I/O and MMIO exit straight to the VMM without any CPL0
+ * code in between, on hosts that honour IOPL at CPL3 and on those that do not.
+ *
+ * The runtime reads one word of the command line itself: `tiny.iopl=0` runs main() with IOPL 0,
+ * the way a host that ignores IOPL does, so that tests can show the bitmap alone is enough.
  */
 #ifndef TINY_H
 #define TINY_H
@@ -135,6 +139,23 @@ uint64_t cmdline_uint(const char *cmdline, const char *key, uint64_t def);
  * operation only: on PVM hosts fn is emulated instruction by instruction.
  */
 void tiny_kcall(void (*fn)(void *), void *arg);
+
+/*
+ * An exception ends the guest: the runtime prints "tiny: exception V at RIP err E" from CPL0 and
+ * exits with TINY_EXIT_EXCEPTION + V. A program may set this hook to print more first; it runs at
+ * CPL0 with print_lock held (so print with printf_unlocked), and if it faults in turn the guest
+ * ends at once with TINY_EXIT_NESTED_FAULT.
+ */
+extern void (*tiny_exception_hook)(unsigned int vec, uint64_t rip);
+
+/* RFLAGS.IOPL as this CPU sees it: 3 as the runtime asks, 0 where the host ignores that. */
+static inline unsigned int current_iopl(void)
+{
+    uint64_t rflags;
+
+    __asm__ volatile("pushfq; popq %0" : "=r"(rflags));
+    return (unsigned int)(rflags >> 12) & 3;
+}
 
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);

@@ -47,6 +47,43 @@ KVMINI_ASSUME_PVM=1 run_kvmini run --kernel "$F" --append fault=emul0
 expect_status 81
 expect_err "this host's KVM is PVM"
 
+# CPL3 port I/O with the TSS I/O bitmap gone: it works where the host honours IOPL=3 (status 0);
+# where IOPL is 0 at CPL3 (some PVM hosts), it #GPs, and the runtime reports that from CPL0
+# (32 + 13) instead of faulting again on its own port I/O, forever.
+run_kvmini run --kernel "$F" --append fault=noiobitmap
+case $STATUS in
+0) ;;
+45) expect_out "tiny: exception 13 at" ;;
+*) fail "expected exit status 0 (IOPL honoured) or 45 (#GP reported), got $STATUS" ;;
+esac
+run_kvmini run --kernel "$F" --append "fault=noiobitmap tiny.iopl=0"
+expect_status 45
+expect_out "fault: IOPL 0 at CPL3"
+expect_out "tiny: exception 13 at"
+
+# A fault inside the runtime's own CPL0 exception path ends the guest at once, with its own status.
+run_kvmini run --kernel "$F" --append fault=nested
+expect_status 31
+expect_out "tiny: exception 6 at"
+
+# On a PVM host, a guest that has made no VM exit a few seconds after the start is stopped (84)
+# with where each vCPU was and why (simulated here) ...
+KVMINI_ASSUME_PVM=1 KVMINI_NO_EXIT_SECONDS=2 run_kvmini run --kernel "$F" --append fault=hang0
+expect_status 84
+expect_err "vCPU 0 made no VM exit in 2 s; it is at RIP"
+expect_err "(CPL 0)"
+expect_err "this host's KVM is PVM"
+# ... but never one that has made exits: this one runs until the test's time limit (124) ...
+KVMINI_ASSUME_PVM=1 KVMINI_NO_EXIT_SECONDS=1 KVMINI_TEST_TIMEOUT=4 run_kvmini run --kernel "$F" \
+    --append fault=hang
+expect_status 124
+expect_out "fault: hanging at CPL3"
+# ... and where the KVM is not PVM (kvmini tells by kvm_pvm), no guest is stopped for it.
+if [ ! -d /sys/module/kvm_pvm ]; then
+    KVMINI_NO_EXIT_SECONDS=1 KVMINI_TEST_TIMEOUT=4 run_kvmini run --kernel "$F" --append fault=hang0
+    expect_status 124
+fi
+
 # Flooding unmapped MMIO: warnings stay bounded.
 run_kvmini run --kernel "$F" --append fault=mmioflood
 expect_status 0

@@ -8,6 +8,11 @@ expect_status 0
 expect_out "Hello from the kvmini tiny guest"
 [ -z "$ERR" ] || fail "a clean run prints nothing on stderr"
 
+# With IOPL 0 at CPL3, as on a PVM host that ignores IOPL: the TSS I/O bitmap lets the ports through.
+run_kvmini run --kernel "$TINY/hello.elf" --append tiny.iopl=0
+expect_status 0
+expect_out "Hello from the kvmini tiny guest"
+
 # --stats names the exits the guest caused, by reason and by device.
 run_kvmini run --kernel "$TINY/hello.elf" --stats
 expect_status 0

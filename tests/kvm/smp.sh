@@ -8,4 +8,8 @@ for n in 1 2 4; do
     expect_status 0
     expect_out "smp: $n of $n vCPUs checked in"
 done
+# Each vCPU's TSS reaches the shared I/O bitmap from its own offset: all of them print with IOPL 0.
+run_kvmini run --kernel "$TINY/smp.elf" --cpus 4 --append tiny.iopl=0
+expect_status 0
+expect_out "smp: 4 of 4 vCPUs checked in"
 echo "PASS"

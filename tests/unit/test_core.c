@@ -173,6 +173,9 @@ START_TEST(stop_codes_are_distinct)
     ck_assert_int_eq(stop_exit_status(STOP_GUEST_ERROR, 0), EXIT_GUEST_ERROR);
     ck_assert_int_eq(stop_exit_status(STOP_ENTRY_FAILED, 0), EXIT_ENTRY_FAILED);
     ck_assert_int_eq(stop_exit_status(STOP_SIGNAL, 15), 143);
+    ck_assert_int_eq(stop_exit_status(STOP_NO_EXITS, 0), EXIT_NO_EXITS);
+    ck_assert_int_ne(EXIT_NO_EXITS, EXIT_GUEST_PANIC);
+    ck_assert_str_eq(stop_cause_name(STOP_NO_EXITS), "no VM exit on a PVM host");
     ck_assert_str_eq(stop_cause_name(STOP_TRIPLE_FAULT), "guest triple fault");
     ck_assert_str_eq(stop_cause_name((enum stop_cause)99), "unknown");
 }
