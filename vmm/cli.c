@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/pvm.h"
+
 static const char usage_text[] =
     "usage: kvmini run --kernel FILE [options]\n"
     "       kvmini --help | --version\n"
@@ -95,7 +97,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -EINVAL;
 }
 
-static int parse_cpus(const char *s, unsigned int *out)
+/* A plain decimal number that fits an unsigned int. */
+static int parse_uint(const char *s, unsigned int *out)
 {
     char *end;
     unsigned long n;
@@ -107,6 +110,23 @@ static int parse_cpus(const char *s, unsigned int *out)
     if (errno || *end || n > 0xffffffffUL)
         return -EINVAL;
     *out = (unsigned int)n;
+    return 0;
+}
+
+int cli_parse_env(struct vm_config *cfg, const char *assume_pvm, const char *no_exit_seconds,
+                  char *err, size_t errlen)
+{
+    unsigned int seconds;
+
+    cfg->assume_pvm = assume_pvm && !strcmp(assume_pvm, "1");
+    cfg->no_exit_seconds = PVM_NO_EXIT_SECONDS;
+    if (!no_exit_seconds)
+        return 0;
+    if (parse_uint(no_exit_seconds, &seconds) || seconds < 1 || seconds > PVM_MAX_NO_EXIT_SECONDS)
+        return fail(err, errlen,
+                    "KVMINI_NO_EXIT_SECONDS must be 1 to %d (got '%s'); unset it or fix it",
+                    PVM_MAX_NO_EXIT_SECONDS, no_exit_seconds);
+    cfg->no_exit_seconds = seconds;
     return 0;
 }
 
@@ -247,7 +267,7 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
             if (rc)
                 return rc;
         } else if ((v = option_value(argc, argv, &i, "--cpus"))) {
-            if (parse_cpus(v, &cfg->cpus))
+            if (parse_uint(v, &cfg->cpus))
                 return fail(err, errlen, "--cpus '%s' is not a number; use e.g. --cpus 2", v);
             if (cfg->cpus == 0)
                 return fail(err, errlen, "--cpus 0: a VM needs at least one vCPU");

@@ -37,6 +37,9 @@ struct vm_config {
     bool stats;
     struct cli_disk disks[KVMINI_MAX_DISKS];
     unsigned int nr_disks;
+    /* From the environment (cli_parse_env), for tests: README lists the variables. */
+    bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */
+    unsigned int no_exit_seconds; /* KVMINI_NO_EXIT_SECONDS: see vmm/pvm.h */
 };
 
 /*
@@ -45,6 +48,13 @@ struct vm_config {
  */
 int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_action *action,
               char *err, size_t errlen);
+
+/*
+ * After cli_parse(): the values of KVMINI_ASSUME_PVM and KVMINI_NO_EXIT_SECONDS (NULL when unset)
+ * into cfg. 0, or -EINVAL with a one-line message in err.
+ */
+int cli_parse_env(struct vm_config *cfg, const char *assume_pvm, const char *no_exit_seconds,
+                  char *err, size_t errlen);
 
 /* Frees what cli_parse() allocated (the --disk copies); safe after a failed parse. */
 void cli_config_free(struct vm_config *cfg);

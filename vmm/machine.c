@@ -23,6 +23,7 @@
 #include "firmware/layout.h"
 #include "firmware/mptable.h"
 #include "vmm/log.h"
+#include "vmm/pvm.h"
 
 /* Glue between the console and the serial port, neither of which knows the other. */
 static ssize_t to_console(void *ctx, const void *buf, size_t len)
@@ -284,6 +285,8 @@ int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
     if ((rc = vm_create(&m->vm, kvm_fd, cfg->mem_size, cfg->cpus)))
         return EXIT_VMM_ERROR;
     m->vm.stats_enabled = cfg->stats;
+    m->vm.is_pvm = pvm_host_detect(cfg->assume_pvm);
+    m->vm.no_exit_seconds = cfg->no_exit_seconds;
     if ((rc = add_devices(m, disks))) {
         log_error("cannot create the devices: %s", strerror(-rc));
         return EXIT_VMM_ERROR;

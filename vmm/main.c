@@ -63,6 +63,12 @@ int main(int argc, char **argv)
         cli_config_free(&cfg);
         return EXIT_USAGE;
     }
+    if (cli_parse_env(&cfg, getenv("KVMINI_ASSUME_PVM"), getenv("KVMINI_NO_EXIT_SECONDS"), err,
+                      sizeof(err))) {
+        log_error("%s", err);
+        cli_config_free(&cfg);
+        return EXIT_USAGE;
+    }
     if (action == CLI_HELP || action == CLI_VERSION) {
         if (action == CLI_HELP)
             fputs(cli_usage(), stdout);

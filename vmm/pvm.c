@@ -2,7 +2,6 @@
 #include "vmm/pvm.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -12,13 +11,9 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-#define MAX_NO_EXIT_SECONDS 3600
-
-bool pvm_host_detect(void)
+bool pvm_host_detect(bool assume_pvm)
 {
-    const char *assume = getenv("KVMINI_ASSUME_PVM");
-
-    return access("/sys/module/kvm_pvm", F_OK) == 0 || (assume && !strcmp(assume, "1"));
+    return assume_pvm || access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
 void pvm_explain(void)
@@ -27,24 +22,6 @@ void pvm_explain(void)
               "slowly and incompletely, so it runs only PVM-enabled kernels and guests that run "
               "at CPL3; use a host with hardware KVM (VMX/SVM) or the nested rig "
               "(docs/testing.md)");
-}
-
-static unsigned int no_exit_seconds(void)
-{
-    const char *s = getenv("KVMINI_NO_EXIT_SECONDS");
-    char *end;
-    unsigned long v;
-
-    if (!s)
-        return PVM_NO_EXIT_SECONDS;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > MAX_NO_EXIT_SECONDS) {
-        log_warn("KVMINI_NO_EXIT_SECONDS must be 1 to %d (got '%s'); using %d", MAX_NO_EXIT_SECONDS,
-                 s, PVM_NO_EXIT_SECONDS);
-        return PVM_NO_EXIT_SECONDS;
-    }
-    return (unsigned int)v;
 }
 
 /* Runs on the event loop thread, once. */
@@ -67,7 +44,6 @@ int pvm_watch_start(struct vm *vm)
 
     if (!vm->is_pvm)
         return 0;
-    vm->no_exit_seconds = no_exit_seconds();
     when.it_value.tv_sec = vm->no_exit_seconds;
     fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (fd < 0)

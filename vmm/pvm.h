@@ -13,23 +13,22 @@
 
 struct vm;
 
-/* Seconds without any VM exit after which a guest on a PVM host is stopped. */
-#define PVM_NO_EXIT_SECONDS 5
+/* Seconds without any VM exit after which a guest on a PVM host is stopped (and the most a test
+ * may set through KVMINI_NO_EXIT_SECONDS). */
+#define PVM_NO_EXIT_SECONDS     5
+#define PVM_MAX_NO_EXIT_SECONDS 3600
 
-/*
- * Whether the host's KVM is PVM (kvm_pvm is loaded). KVMINI_ASSUME_PVM=1 says yes anywhere, so
- * tests can check this behaviour on other hosts.
- */
-bool pvm_host_detect(void);
+/* Whether the host's KVM is PVM (kvm_pvm is loaded), or assume_pvm, so tests can check this
+ * behaviour on other hosts. */
+bool pvm_host_detect(bool assume_pvm);
 
 /* One line: why a guest's CPL0 code fails on PVM, and where it can run instead. */
 void pvm_explain(void);
 
 /*
- * On a PVM host, arms the no-exit watch on the VM's event loop (before it starts): if no vCPU has
- * exited after PVM_NO_EXIT_SECONDS (KVMINI_NO_EXIT_SECONDS overrides, for tests), the VM stops
- * with STOP_NO_EXITS. A guest that has made any exit is never stopped this way. 0 or -errno;
- * does nothing elsewhere.
+ * On a PVM host (vm->is_pvm), arms the no-exit watch on the VM's event loop before it starts: if
+ * no vCPU has exited after vm->no_exit_seconds, the VM stops with STOP_NO_EXITS. A guest that has
+ * made any exit is never stopped this way. 0 or -errno; does nothing elsewhere.
  */
 int pvm_watch_start(struct vm *vm);
 

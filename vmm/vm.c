@@ -174,7 +174,6 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
     pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_cond_init(&vm->stop_cond, NULL);
     vm->stopper = (struct stopper){ .request = vm_stopper, .ctx = vm };
-    vm->is_pvm = pvm_host_detect();
     bus_init(&vm->pio, "pio");
     bus_init(&vm->mmio, "mmio");
 

@@ -202,7 +202,7 @@ exc_common:
     str     %cx
     subl    $SEL_TSS0, %ecx
     shrl    $4, %ecx
-    andl    $(TINY_MAX_CPUS - 1), %ecx  /* CPU index, fourth argument */
+    andl    $(TINY_MAX_CPUS - 1), %ecx  /* CPU index */
     /*
      * An exception while this CPU is already in here means the runtime's own CPL0 path is broken:
      * end the VM now, with as few instructions as possible, rather than fault in a loop.

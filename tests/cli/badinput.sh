@@ -33,6 +33,12 @@ KVMINI_KVM_DEVICE=/dev/null run_kvmini run --kernel "$K"
 expect_status 69
 expect_err "not a usable KVM device"
 
+# A test knob with a bad value.
+KVMINI_NO_EXIT_SECONDS=soon run_kvmini run --kernel "$K"
+expect_status 64
+expect_err "KVMINI_NO_EXIT_SECONDS must be 1 to 3600 (got 'soon')"
+expect_one_error_line
+
 # Kernel files.
 run_kvmini run --kernel "$tmp/missing.elf"
 expect_status 66

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/pvm.h"
 #include "tests/unit/unit.h"
 
 static int parse(struct vm_config *cfg, char *err, const char *const *args, int n)
@@ -132,6 +133,30 @@ START_TEST(disks)
 }
 END_TEST
 
+START_TEST(environment)
+{
+    struct vm_config cfg;
+    char err[256];
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k"), 0);
+    ck_assert_int_eq(cli_parse_env(&cfg, NULL, NULL, err, sizeof(err)), 0);
+    ck_assert(!cfg.assume_pvm);
+    ck_assert_uint_eq(cfg.no_exit_seconds, PVM_NO_EXIT_SECONDS);
+    ck_assert_int_eq(cli_parse_env(&cfg, "1", "2", err, sizeof(err)), 0);
+    ck_assert(cfg.assume_pvm);
+    ck_assert_uint_eq(cfg.no_exit_seconds, 2);
+    ck_assert_int_eq(cli_parse_env(&cfg, "0", "3600", err, sizeof(err)), 0);
+    ck_assert(!cfg.assume_pvm);
+    ck_assert_uint_eq(cfg.no_exit_seconds, 3600);
+    const char *bad[] = { "0", "3601", "", "5s", "-1", " 5", "99999999999" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(cli_parse_env(&cfg, NULL, bad[i], err, sizeof(err)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "KVMINI_NO_EXIT_SECONDS must be 1 to 3600"));
+    }
+    cli_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
     struct vm_config cfg;
@@ -160,6 +185,7 @@ int main(void)
     tcase_add_test(tc, run_options);
     tcase_add_test(tc, bad_input_names_the_problem);
     tcase_add_test(tc, disks);
+    tcase_add_test(tc, environment);
     tcase_add_test(tc, help_and_version);
     suite_add_tcase(s, tc);
     return run_suite(s);
