@@ -80,10 +80,10 @@ struct vm {
     struct vm_device devices[VM_MAX_DEVICES];
     unsigned int nr_devices;
 
-    int signal_fd;        /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
-    bool any_exit;        /* some vCPU has returned from KVM_RUN with an exit (atomic) */
-    int no_exit_timer_fd; /* PVM hosts: the no-exit watch (vmm/pvm.h), or -1 */
-    unsigned int no_exit_seconds;
+    int signal_fd;                /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
+    bool any_exit;                /* some vCPU has returned from KVM_RUN with an exit (atomic) */
+    int no_exit_timer_fd;         /* PVM hosts: the no-exit watch (vmm/pvm.h), or -1 */
+    unsigned int no_exit_seconds; /* PVM hosts: how long a guest may go without one */
     bool stats_enabled;
     uint64_t unhandled_mmio_warnings; /* atomically counted, to rate-limit warnings */
 
