@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "devices/devutil.h"
-#include "firmware/acpi.h"
 #include "firmware/layout.h"
 
 /* PM1_EN bits that exist: TMR, GBL, PWRBTN, SLPBTN, RTC, PCIEXP_WAKE_DIS. */

@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "vmm/bus.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/stop.h"
 
 /* PM1_STS bits. */
 #define ACPI_PM1_TMR_STS    (1u << 0)

@@ -24,8 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmm/evloop.h"
-#include "vmm/stop.h"
+#include "vmm/core/evloop.h"
+#include "vmm/core/stop.h"
 
 #define CONSOLE_ESCAPE_CHAR 0x01 /* Ctrl-A */
 

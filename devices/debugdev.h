@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/stop.h"
 
 /* Marks kept; later ones are counted as dropped. */
 #define DEBUGDEV_MAX_MARKS 16

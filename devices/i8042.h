@@ -8,8 +8,8 @@
 #ifndef KVMINI_DEVICES_I8042_H
 #define KVMINI_DEVICES_I8042_H
 
-#include "vmm/bus.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/stop.h"
 
 struct i8042;
 

@@ -41,7 +41,7 @@
 struct ioapic {
     pthread_mutex_t lock;
     struct msi_sender msi;
-    struct ioapic_route_hook routes;
+    struct pin_routes routes;
     struct irq_sink sink;
 
     uint32_t id;
@@ -210,7 +210,7 @@ static void ioapic_mmio(void *dev, uint64_t off, void *data, uint32_t len, bool 
 }
 
 int ioapic_create(struct ioapic **out, struct bus *mmio, uint64_t base,
-                  const struct msi_sender *msi, const struct ioapic_route_hook *routes)
+                  const struct msi_sender *msi, const struct pin_routes *routes)
 {
     struct ioapic *io;
     int rc;

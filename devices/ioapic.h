@@ -15,29 +15,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
-#include "vmm/irq.h"
-
-/*
- * Optional: told whenever the MSI a pin would send changes. With a split irqchip KVM only exits
- * on the EOI of a level-triggered vector (KVM_EXIT_IOAPIC_EOI) if some MSI route on a reserved
- * IOAPIC GSI carries it, so the VM mirrors these into KVM_SET_GSI_ROUTING (route gsi = pin).
- */
-struct ioapic_route_hook {
-    int (*update)(void *ctx, uint32_t pin, uint64_t addr, uint32_t data, bool masked);
-    void *ctx;
-};
+#include "vmm/core/bus.h"
+#include "vmm/core/irq.h"
 
 struct ioapic;
 
 /*
  * Allocates the IOAPIC with all pins masked and registers LAYOUT_IOAPIC_SIZE bytes of MMIO at
  * base. msi and routes (NULL: none) are copied; their callbacks run with the IOAPIC's lock held
- * and must not call back into it. routes->update runs for every pin before this returns.
+ * and must not call back into it. routes->update runs for every pin before this returns, and
+ * whenever the MSI a pin would send changes: with a split irqchip KVM exits on the EOI of a
+ * level-triggered vector (KVM_EXIT_IOAPIC_EOI) only if a route on that pin's GSI carries it.
  * 0 or -errno; nothing stays registered on failure.
  */
 int ioapic_create(struct ioapic **out, struct bus *mmio, uint64_t base,
-                  const struct msi_sender *msi, const struct ioapic_route_hook *routes);
+                  const struct msi_sender *msi, const struct pin_routes *routes);
 
 /* Frees the IOAPIC (NULL-safe). The bus and the devices must no longer use it. */
 void ioapic_destroy(struct ioapic *io);

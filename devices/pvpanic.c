@@ -7,7 +7,7 @@
 
 #include "devices/devutil.h"
 #include "firmware/layout.h"
-#include "vmm/log.h"
+#include "vmm/core/log.h"
 
 struct pvpanic {
     struct stopper stop;

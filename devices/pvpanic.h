@@ -10,8 +10,8 @@
 #ifndef KVMINI_DEVICES_PVPANIC_H
 #define KVMINI_DEVICES_PVPANIC_H
 
-#include "vmm/bus.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/stop.h"
 
 #define PVPANIC_PANICKED     (1u << 0)
 #define PVPANIC_CRASH_LOADED (1u << 1)

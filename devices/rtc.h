@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "firmware/layout.h"
-#include "vmm/bus.h"
-#include "vmm/irq.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/irq.h"
 
 struct rtc;
 

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmm/bus.h"
-#include "vmm/irq.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/irq.h"
 
 /* Bytes of host input the device holds before serial_receive() starts refusing. */
 #define SERIAL_RX_CAP 1024

@@ -14,11 +14,7 @@
 #include <stdint.h>
 
 #include "firmware/layout.h"
-#include "vmm/gmem.h"
-
-/* The FADT's PM1 block lengths, which devices/acpi_pm.c implements. */
-#define ACPI_PM1_EVT_LEN 4
-#define ACPI_PM1_CNT_LEN 2
+#include "vmm/mem/gmem.h"
 
 /* Local APIC ids are 8 bits and 0xff means "all": one less than that many CPUs. */
 #define ACPI_MAX_CPUS 255

@@ -9,7 +9,7 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 
-#include "vmm/gmem.h"
+#include "vmm/mem/gmem.h"
 
 #define BOOT_E820_MAX 8
 

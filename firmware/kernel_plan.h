@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/gmem.h"
+#include "vmm/mem/gmem.h"
 
 #define KERNEL_MAX_SEGMENTS 16
 

@@ -61,6 +61,8 @@
 #define PORT_BOOT_TIMER      0x510 /* Linux guests: a write timestamps a boot milestone */
 #define PORT_ACPI_PM1A_EVT   0x600 /* PM1a event block: status (2 bytes) + enable (2 bytes) */
 #define PORT_ACPI_PM1A_CNT   0x604 /* PM1a control block: SLP_TYP/SLP_EN for power-off */
+#define ACPI_PM1_EVT_LEN     4     /* the blocks' lengths, in the FADT and in devices/acpi_pm.c */
+#define ACPI_PM1_CNT_LEN     2
 #define PORT_ACPI_RESET      0x608 /* FADT reset register: writing ACPI_RESET_VALUE reboots */
 #define PORT_PCI_CONFIG_ADDR 0xcf8 /* PCI configuration mechanism #1 */
 #define PORT_PCI_CONFIG_DATA 0xcfc

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "firmware/layout.h"
-#include "vmm/gmem.h"
+#include "vmm/mem/gmem.h"
 
 /*
  * Writes the floating pointer and the configuration table for nr_cpus CPUs (APIC id = index,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/pvm.h"
+#include "vmm/core/pvm.h"
 
 static const char usage_text[] =
     "usage: kvmini run --kernel FILE [options]\n"

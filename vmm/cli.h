@@ -39,7 +39,7 @@ struct vm_config {
     unsigned int nr_disks;
     /* From the environment (cli_parse_env), for tests: README lists the variables. */
     bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */
-    unsigned int no_exit_seconds; /* KVMINI_NO_EXIT_SECONDS: see vmm/pvm.h */
+    unsigned int no_exit_seconds; /* KVMINI_NO_EXIT_SECONDS: see vmm/core/pvm.h */
 };
 
 /*

@@ -13,8 +13,8 @@
 #include "firmware/bzimage.h"
 #include "firmware/elf_load.h"
 #include "firmware/layout.h"
-#include "vmm/log.h"
-#include "vmm/stop.h"
+#include "vmm/core/log.h"
+#include "vmm/core/stop.h"
 
 static int map_file(struct mapped_file *f, const char *path, const char *what)
 {

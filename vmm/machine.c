@@ -22,8 +22,8 @@
 #include "firmware/boot.h"
 #include "firmware/layout.h"
 #include "firmware/mptable.h"
-#include "vmm/log.h"
-#include "vmm/pvm.h"
+#include "vmm/core/log.h"
+#include "vmm/core/pvm.h"
 
 /* Glue between the console and the serial port, neither of which knows the other. */
 static ssize_t to_console(void *ctx, const void *buf, size_t len)
@@ -82,13 +82,12 @@ static void ioapic_eoi_hook(void *ctx, uint8_t vector)
 static int add_interrupt_controller(struct machine *m)
 {
     struct vm *vm = &m->vm;
-    struct ioapic_route_hook routes = { .update = irqroute_ioapic_update, .ctx = &vm->routes };
     struct ioapic *ioapic;
     int rc;
 
     if (!vm->split_irqchip)
         return 0; /* KVM emulates the IOAPIC itself */
-    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi, &routes)) ||
+    if ((rc = ioapic_create(&ioapic, &vm->mmio, LAYOUT_IOAPIC_BASE, &vm->msi, &vm->pin_routes)) ||
         (rc = adopt(vm, "ioapic", ioapic, destroy_ioapic)))
         return rc;
     vm->irq = *ioapic_irq_sink(ioapic);
@@ -181,7 +180,7 @@ static int add_disks(struct machine *m, struct machine_disks *disks)
             (rc = adopt(vm, "virtio-blk", b, destroy_blk)))
             return rc;
         m->blk[m->nr_blk++] = b;
-        if ((rc = virtio_pci_create(&vp, m->pci, blk_vdev(b), &vm->routes, &vm->loop)) ||
+        if ((rc = virtio_pci_create(&vp, m->pci, blk_vdev(b), &vm->irq_routes, &vm->loop)) ||
             (rc = adopt(vm, "virtio-pci", vp, destroy_virtio_pci)))
             return rc;
     }
@@ -198,7 +197,7 @@ static int add_devices(struct machine *m, struct machine_disks *disks)
     if ((rc = add_interrupt_controller(m)))
         return rc;
     /* After the IOAPIC: the bus keeps a pointer to the VM's irq sink for INTx. */
-    if ((rc = pci_bus_create(&m->pci, &vm->pio, &vm->mmio, &vm->irq, &vm->msi, &vm->routes)) ||
+    if ((rc = pci_bus_create(&m->pci, &vm->pio, &vm->mmio, &vm->irq, &vm->msi, &vm->irq_routes)) ||
         (rc = adopt(vm, "pci", m->pci, destroy_pci_bus)))
         return rc;
     if ((rc = add_console_and_serial(m)) || (rc = add_power_devices(m)))

@@ -9,7 +9,7 @@
 #include "devices/disk/disk.h"
 #include "vmm/cli.h"
 #include "vmm/image.h"
-#include "vmm/vm.h"
+#include "vmm/core/vm.h"
 
 struct blk;
 struct console;

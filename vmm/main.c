@@ -13,9 +13,9 @@
 #include "firmware/layout.h"
 #include "vmm/cli.h"
 #include "vmm/image.h"
-#include "vmm/log.h"
+#include "vmm/core/log.h"
 #include "vmm/machine.h"
-#include "vmm/vm.h"
+#include "vmm/core/vm.h"
 
 static uint64_t host_ram_bytes(void)
 {

@@ -23,7 +23,7 @@ struct pci_bus {
     struct bus *pio, *mmio;
     const struct irq_sink *irq;
     const struct msi_sender *msi;
-    struct irqroute *routes;
+    const struct irq_routes *routes;
 };
 
 /* A bar_moved notification, collected under the lock and sent after it. */
@@ -50,14 +50,14 @@ static void cfg_put(struct pci_function *f, uint32_t off, uint32_t len, uint32_t
 
 void pci_function_fini(struct pci_function *f)
 {
-    struct irqroute *routes = f->bus ? f->bus->routes : NULL;
+    const struct irq_routes *routes = f->bus ? f->bus->routes : NULL;
 
     for (unsigned int v = 0; v < PCI_MSIX_MAX_VECS; v++) {
         if (f->msix.irqfd[v] < 0)
             continue;
         if (routes) {
-            irqroute_irqfd(routes, f->msix.irqfd[v], f->msix.gsi[v], false);
-            irqroute_msi_free(routes, f->msix.gsi[v]);
+            routes->irqfd(routes->ctx, f->msix.irqfd[v], f->msix.gsi[v], false);
+            routes->msi_free(routes->ctx, f->msix.gsi[v]);
         }
         close(f->msix.irqfd[v]);
         f->msix.irqfd[v] = -1;
@@ -238,7 +238,7 @@ static int msix_send(struct pci_function *f, uint16_t v, uint64_t addr, uint32_t
     uint64_t one = 1;
 
     /* The route is brought up to date on the way (no ioctl when it already is). */
-    if (fd >= 0 && !irqroute_msi_set(b->routes, f->msix.gsi[v], addr, data))
+    if (fd >= 0 && !b->routes->msi_set(b->routes->ctx, f->msix.gsi[v], addr, data))
         return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
     if (!b->msi)
         return -ENODEV;
@@ -452,12 +452,12 @@ static int wire_msix(struct pci_bus *b, struct pci_function *f)
 
         if (fd < 0)
             return -errno;
-        if ((rc = irqroute_msi_alloc(b->routes, &f->msix.gsi[v]))) {
+        if ((rc = b->routes->msi_alloc(b->routes->ctx, &f->msix.gsi[v]))) {
             close(fd);
             return rc;
         }
-        if ((rc = irqroute_irqfd(b->routes, fd, f->msix.gsi[v], true))) {
-            irqroute_msi_free(b->routes, f->msix.gsi[v]);
+        if ((rc = b->routes->irqfd(b->routes->ctx, fd, f->msix.gsi[v], true))) {
+            b->routes->msi_free(b->routes->ctx, f->msix.gsi[v]);
             close(fd);
             return rc;
         }
@@ -537,7 +537,7 @@ int pci_add_device(struct pci_bus *b, struct pci_function *f)
 
 int pci_bus_create(struct pci_bus **out, struct bus *pio, struct bus *mmio,
                    const struct irq_sink *irq, const struct msi_sender *msi,
-                   struct irqroute *routes)
+                   const struct irq_routes *routes)
 {
     struct pci_bus *b = calloc(1, sizeof(*b));
     int rc;

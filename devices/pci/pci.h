@@ -25,9 +25,9 @@
 #include <stdint.h>
 
 #include "firmware/layout.h"
-#include "vmm/bus.h"
-#include "vmm/irq.h"
-#include "vmm/irqroute.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/irq.h"
+#include "vmm/core/irq.h"
 
 #define PCI_MAX_SLOTS     32
 #define PCI_CFG_SIZE      256
@@ -108,7 +108,7 @@ struct pci_bus;
  */
 int pci_bus_create(struct pci_bus **out, struct bus *pio, struct bus *mmio,
                    const struct irq_sink *irq, const struct msi_sender *msi,
-                   struct irqroute *routes);
+                   const struct irq_routes *routes);
 /* Frees the bus (NULL-safe); functions stay the devices' to finalize, before or after. */
 void pci_bus_destroy(struct pci_bus *b);
 

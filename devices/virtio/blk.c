@@ -11,7 +11,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/virtio/blk_req.h"
-#include "vmm/log.h"
+#include "vmm/core/log.h"
 
 /* One request in flight: its chain's head, the parsed request and the engine's view of it. */
 struct blk_slot {

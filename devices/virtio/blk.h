@@ -13,8 +13,8 @@
 
 #include "devices/disk/disk.h"
 #include "devices/virtio/virtio.h"
-#include "vmm/evloop.h"
-#include "vmm/gmem.h"
+#include "vmm/core/evloop.h"
+#include "vmm/mem/gmem.h"
 
 #define BLK_QUEUE_SIZE 256
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "vmm/core/log.h"
 
 /* What the core itself implements for every device: modern interface, both ring extensions. */
 #define VIRTIO_CORE_FEATURES                                                                       \

@@ -24,7 +24,7 @@ struct vp_kick {
 struct virtio_pci {
     struct pci_function pci;
     struct virtio_dev *vdev;
-    struct irqroute *routes;
+    const struct irq_routes *routes;
     struct evloop *loop;
 
     pthread_mutex_t lock; /* the selectors, msix_config and the kick bindings */
@@ -43,6 +43,23 @@ struct virtio_pci {
 
 /* --- Kicks ---------------------------------------------------------------------------------- */
 
+/* A kick is a 2-byte write of the queue's index to its notify address (VIRTIO_F_NOTIFICATION_DATA
+ * is not offered). */
+static int kick_bind(struct virtio_pci *vp, const struct vp_kick *k, unsigned int q, uint64_t addr,
+                     bool assign)
+{
+    const struct ioeventfd ev = {
+        .fd = k->fd,
+        .addr = addr,
+        .len = 2,
+        .pio = false,
+        .datamatch = true,
+        .data = q,
+    };
+
+    return vp->routes->ioeventfd(vp->routes->ctx, &ev, assign);
+}
+
 /* Binds or unbinds q's eventfd so that it matches "enabled and BAR 0 decodes". Lock held. */
 static void kick_sync(struct virtio_pci *vp, unsigned int q)
 {
@@ -56,11 +73,10 @@ static void kick_sync(struct virtio_pci *vp, unsigned int q)
     if (want == k->bound_at)
         return;
     if (k->bound_at != PCI_BAR_UNMAPPED)
-        irqroute_ioeventfd(vp->routes, k->fd, k->bound_at, 2, false, true, q, false);
+        kick_bind(vp, k, q, k->bound_at, false);
     k->bound_at = PCI_BAR_UNMAPPED;
     /* On failure the queue still works through the exit path. */
-    if (want != PCI_BAR_UNMAPPED &&
-        !irqroute_ioeventfd(vp->routes, k->fd, want, 2, false, true, q, true))
+    if (want != PCI_BAR_UNMAPPED && !kick_bind(vp, k, q, want, true))
         k->bound_at = want;
 }
 
@@ -162,7 +178,7 @@ static void vp_reset(struct virtio_pci *vp)
         struct vp_kick *k = &vp->kicks[q];
 
         if (k->bound_at != PCI_BAR_UNMAPPED)
-            irqroute_ioeventfd(vp->routes, k->fd, k->bound_at, 2, false, true, q, false);
+            kick_bind(vp, k, q, k->bound_at, false);
         k->bound_at = PCI_BAR_UNMAPPED;
     }
     virtio_set_status(vp->vdev, 0);
@@ -399,7 +415,7 @@ static void vp_free(struct virtio_pci *vp)
         if (k->fd < 0)
             continue;
         if (k->bound_at != PCI_BAR_UNMAPPED)
-            irqroute_ioeventfd(vp->routes, k->fd, k->bound_at, 2, false, true, q, false);
+            kick_bind(vp, k, q, k->bound_at, false);
         evloop_del(vp->loop, k->fd);
         close(k->fd);
     }
@@ -435,7 +451,7 @@ static int vp_setup_kicks(struct virtio_pci *vp)
 }
 
 int virtio_pci_create(struct virtio_pci **out, struct pci_bus *bus, struct virtio_dev *vdev,
-                      struct irqroute *routes, struct evloop *loop)
+                      const struct irq_routes *routes, struct evloop *loop)
 {
     struct virtio_transport t;
     struct virtio_pci *vp;

@@ -27,8 +27,8 @@
 
 #include "devices/pci/pci.h"
 #include "devices/virtio/virtio.h"
-#include "vmm/evloop.h"
-#include "vmm/irqroute.h"
+#include "vmm/core/evloop.h"
+#include "vmm/core/irq.h"
 
 #define VIRTIO_PCI_VENDOR      0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040
@@ -54,7 +54,7 @@ struct virtio_pci;
  * registered on failure. Before bus_freeze().
  */
 int virtio_pci_create(struct virtio_pci **out, struct pci_bus *bus, struct virtio_dev *vdev,
-                      struct irqroute *routes, struct evloop *loop);
+                      const struct irq_routes *routes, struct evloop *loop);
 
 /* Unbinds and closes the eventfds and frees the transport (NULL-safe); vdev stays the caller's. */
 void virtio_pci_destroy(struct virtio_pci *vp);

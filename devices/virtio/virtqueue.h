@@ -20,7 +20,7 @@
 
 #include <linux/virtio_ring.h>
 
-#include "vmm/gmem.h"
+#include "vmm/mem/gmem.h"
 
 /* Largest queue size any device may offer (split rings allow 32768; QEMU stops at 1024 too). */
 #define VQ_MAX_SIZE 1024

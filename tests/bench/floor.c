@@ -24,8 +24,8 @@
 #include "firmware/boot.h"
 #include "firmware/elf_load.h"
 #include "firmware/layout.h"
-#include "vmm/gmem.h"
-#include "vmm/stats.h"
+#include "vmm/mem/gmem.h"
+#include "vmm/core/stats.h"
 
 #define FLOOR_RAM_SIZE   (128ULL << 20)
 #define FLOOR_CPUID_MAX  256

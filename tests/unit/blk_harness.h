@@ -26,7 +26,7 @@
 #include "devices/virtio/blk_req.h"
 #include "devices/virtio/virtio.h"
 #include "tests/unit/fake_ring.h"
-#include "vmm/evloop.h"
+#include "vmm/core/evloop.h"
 
 #define RAM_BASE  0x100000ULL
 #define RAM_SIZE  (24ULL << 20)

@@ -3,7 +3,7 @@
 # test) with the real bus and tests/unit/fakes.c for the event loop and the VM's callbacks, so
 # they need neither KVM nor the rest of the core.
 # Included from tests/unit/CMakeLists.txt, which provides kvmini_unit_test().
-set(KVMINI_DEV_FAKES ${CMAKE_SOURCE_DIR}/tests/unit/fakes.c ${CMAKE_SOURCE_DIR}/vmm/bus.c)
+set(KVMINI_DEV_FAKES ${CMAKE_SOURCE_DIR}/tests/unit/fakes.c ${CMAKE_SOURCE_DIR}/vmm/core/bus.c)
 
 kvmini_unit_test(test_serial
     ${CMAKE_SOURCE_DIR}/tests/unit/test_serial.c

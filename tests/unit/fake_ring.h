@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/virtqueue.h"
-#include "vmm/gmem.h"
+#include "vmm/mem/gmem.h"
 
 /* Descriptor flags, short, as the tests spell chains. */
 #define RD  0

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test doubles for the narrow VM interfaces devices use, so device tests link only the device and
- * the real bus: dispatch helpers over vmm/bus.c (fake_inb, ...), an event loop
+ * the real bus: dispatch helpers over vmm/core/bus.c (fake_inb, ...), an event loop
  * whose sources the test fires by hand (evloop_add/evloop_del), a recording stopper and irq sink.
  * State lives in the structs the tests own; nothing global.
  */
@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmm/bus.h"
-#include "vmm/evloop.h"
-#include "vmm/irq.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/evloop.h"
+#include "vmm/core/irq.h"
+#include "vmm/core/stop.h"
 
 /* Dispatches like bus_access(): 0, or -ENOENT (reads filled with 0xff) when no range holds it. */
 int fake_bus_io(struct bus *bus, uint64_t addr, void *data, uint32_t len, bool is_write);

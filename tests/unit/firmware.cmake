@@ -7,7 +7,7 @@
 kvmini_unit_test(test_acpi
     ${CMAKE_SOURCE_DIR}/tests/unit/test_acpi.c
     ${CMAKE_SOURCE_DIR}/firmware/acpi.c
-    ${CMAKE_SOURCE_DIR}/vmm/gmem.c)
+    ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c)
 
 # The same binary, run as `test_acpi acpica`, checks the tables with ACPICA's own tools
 # (acpica-tools: iasl disassembles and recompiles them, acpiexec loads them as Linux would).
@@ -26,9 +26,9 @@ set_tests_properties(test_acpi_acpica PROPERTIES LABELS unit ENVIRONMENT "CK_FOR
 kvmini_unit_test(test_mptable
     ${CMAKE_SOURCE_DIR}/tests/unit/test_mptable.c
     ${CMAKE_SOURCE_DIR}/firmware/mptable.c
-    ${CMAKE_SOURCE_DIR}/vmm/gmem.c)
+    ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c)
 
-set(KVMINI_FW_DEV_FAKES ${CMAKE_SOURCE_DIR}/tests/unit/fakes.c ${CMAKE_SOURCE_DIR}/vmm/bus.c)
+set(KVMINI_FW_DEV_FAKES ${CMAKE_SOURCE_DIR}/tests/unit/fakes.c ${CMAKE_SOURCE_DIR}/vmm/core/bus.c)
 
 kvmini_unit_test(test_acpi_pm
     ${CMAKE_SOURCE_DIR}/tests/unit/test_acpi_pm.c
@@ -39,6 +39,6 @@ kvmini_unit_test(test_acpi_pm
 kvmini_unit_test(test_pvpanic
     ${CMAKE_SOURCE_DIR}/tests/unit/test_pvpanic.c
     ${CMAKE_SOURCE_DIR}/devices/pvpanic.c
-    ${CMAKE_SOURCE_DIR}/vmm/log.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/log.c
     ${KVMINI_FW_DEV_FAKES}
     LIBS Threads::Threads)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
-#include "vmm/pvm.h"
+#include "vmm/core/pvm.h"
 #include "tests/unit/unit.h"
 
 static int parse(struct vm_config *cfg, char *err, const char *const *args, int n)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/bus.h"
-#include "vmm/gmem.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/mem/gmem.h"
+#include "vmm/core/stop.h"
 #include "tests/unit/unit.h"
 
 struct probe {

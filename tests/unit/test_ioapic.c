@@ -64,12 +64,12 @@ struct rig {
 static void rig_init(struct rig *r)
 {
     struct msi_sender ms;
-    struct ioapic_route_hook rh;
+    struct pin_routes rh;
 
     memset(r, 0, sizeof(*r));
     bus_init(&r->mmio, "mmio");
     ms = (struct msi_sender){ .send = msi_send, .ctx = &r->msi };
-    rh = (struct ioapic_route_hook){ .update = route_update, .ctx = &r->routes };
+    rh = (struct pin_routes){ .update = route_update, .ctx = &r->routes };
     ck_assert_int_eq(ioapic_create(&r->io, &r->mmio, LAYOUT_IOAPIC_BASE, &ms, &rh), 0);
     r->sink = ioapic_irq_sink(r->io);
 }

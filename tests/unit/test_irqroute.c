@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "vmm/irqroute.h"
+#include "vmm/core/irqroute.h"
 
 /* What the fake KVM saw: the last call of each kind, deep-copied. */
 struct fake_kvm {
@@ -161,8 +161,14 @@ START_TEST(irqfd_and_ioeventfd_args)
 {
     struct fake_kvm k = { 0 };
     struct irqroute r;
+    struct irq_routes ops;
+    struct ioeventfd doorbell = {
+        .fd = 8, .addr = 0xe0003004, .len = 2, .datamatch = true, .data = 1
+    };
+    struct ioeventfd port = { .fd = 8, .addr = 0xc000, .len = 1, .pio = true };
 
     ck_assert_int_eq(irqroute_init(&r, 42, false, fake_ioctl, &k), 0);
+    ops = irqroute_ops(&r);
     ck_assert_int_eq(irqroute_irqfd(&r, 7, 30, true), 0);
     ck_assert_uint_eq(k.last_req, KVM_IRQFD);
     ck_assert_uint_eq(k.irqfd.fd, 7);
@@ -171,16 +177,20 @@ START_TEST(irqfd_and_ioeventfd_args)
     ck_assert_int_eq(irqroute_irqfd(&r, 7, 30, false), 0);
     ck_assert_uint_eq(k.irqfd.flags, KVM_IRQFD_FLAG_DEASSIGN);
 
-    ck_assert_int_eq(irqroute_ioeventfd(&r, 8, 0xe0003004, 2, false, true, 1, true), 0);
+    /* Through the interface devices get, as virtio-pci binds a doorbell. */
+    ck_assert_int_eq(ops.ioeventfd(ops.ctx, &doorbell, true), 0);
     ck_assert_uint_eq(k.last_req, KVM_IOEVENTFD);
     ck_assert_uint_eq(k.ioeventfd.addr, 0xe0003004);
     ck_assert_uint_eq(k.ioeventfd.len, 2);
     ck_assert_int_eq(k.ioeventfd.fd, 8);
     ck_assert_uint_eq(k.ioeventfd.datamatch, 1);
     ck_assert_uint_eq(k.ioeventfd.flags, KVM_IOEVENTFD_FLAG_DATAMATCH);
-    ck_assert_int_eq(irqroute_ioeventfd(&r, 8, 0xc000, 1, true, false, 0, false), 0);
+    ck_assert_int_eq(irqroute_ioeventfd(&r, &port, false), 0);
     ck_assert_uint_eq(k.ioeventfd.flags, KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DEASSIGN);
-    ck_assert_int_eq(irqroute_ioeventfd(&r, 8, 0xc000, 3, true, false, 0, true), -EINVAL);
+    port.len = 3;
+    ck_assert_int_eq(irqroute_ioeventfd(&r, &port, true), -EINVAL);
+    ck_assert_int_eq(ops.irqfd(ops.ctx, 7, 31, true), 0);
+    ck_assert_uint_eq(k.irqfd.gsi, 31);
     ck_assert_int_eq(irqroute_irqfd(&r, -1, 30, true), -EBADF);
     k.fail = ENOENT;
     ck_assert_int_eq(irqroute_irqfd(&r, 7, 30, false), -ENOENT);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "devices/pci/pci.h"
+#include "vmm/core/irqroute.h"
 #include "tests/unit/unit.h"
 
 /* A function with every kind of BAR: 0 mem32 4K, 1-2 mem64 16K, 3 MSI-X, 4 I/O 32. */
@@ -99,7 +100,7 @@ static void tdev_init(struct tdev *d)
     pci_function_use_intx(&d->f);
 }
 
-static void rig_init(struct rig *r, struct irqroute *routes)
+static void rig_init(struct rig *r, const struct irq_routes *routes)
 {
     memset(r, 0, sizeof(*r));
     bus_init(&r->pio, "pio");
@@ -546,13 +547,15 @@ START_TEST(msix_through_irqfd)
 {
     struct fake_kvm k = { 0 };
     struct irqroute routes;
+    struct irq_routes ops;
     struct rig r;
     struct pci_function *f;
     uint64_t t, n = 0;
     uint8_t cap;
 
     ck_assert_int_eq(irqroute_init(&routes, 3, false, fake_ioctl, &k), 0);
-    rig_init(&r, &routes);
+    ops = irqroute_ops(&routes);
+    rig_init(&r, &ops);
     ck_assert_int_eq(k.irqfds, 8); /* 4 vectors, 2 functions */
     f = &r.dev[0].f;
     cap = msix_cap(&r, 1, &t);

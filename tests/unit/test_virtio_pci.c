@@ -11,6 +11,7 @@
 
 #include "devices/virtio/virtio_pci.h"
 #include "tests/unit/fakes.h"
+#include "vmm/core/irqroute.h"
 #include "tests/unit/unit.h"
 
 #define RAM_SIZE  0x10000
@@ -38,6 +39,7 @@ struct rig {
     uint32_t msi_data;
     struct fake_kvm kvm;
     struct irqroute routes;
+    struct irq_routes ops;
     struct evloop loop;
     struct pci_bus *pci;
     struct virtio_dev dev;
@@ -101,13 +103,14 @@ static void rig_init(struct rig *r, bool fast_path)
     r->line = fake_irq_line(&r->irq, 0);
     r->msi = (struct msi_sender){ .send = rig_msi, .ctx = r };
     ck_assert_int_eq(irqroute_init(&r->routes, 5, false, fake_ioctl, &r->kvm), 0);
+    r->ops = irqroute_ops(&r->routes);
     ck_assert_int_eq(pci_bus_create(&r->pci, &r->pio, &r->mmio, &r->irq.sink, &r->msi,
-                                    fast_path ? &r->routes : NULL),
+                                    fast_path ? &r->ops : NULL),
                      0);
     ck_assert_int_eq(
         virtio_dev_init(&r->dev, VIRTIO_ID_RNG, 0, NR_QUEUES, 64, &r->mem, &stub_ops, r), 0);
     memcpy(r->config, "kvmini!", CFG_SIZE);
-    ck_assert_int_eq(virtio_pci_create(&r->vp, r->pci, &r->dev, fast_path ? &r->routes : NULL,
+    ck_assert_int_eq(virtio_pci_create(&r->vp, r->pci, &r->dev, fast_path ? &r->ops : NULL,
                                        fast_path ? &r->loop : NULL),
                      0);
 }

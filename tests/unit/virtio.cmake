@@ -8,14 +8,14 @@ kvmini_unit_test(test_virtqueue
     ${CMAKE_SOURCE_DIR}/tests/unit/test_virtqueue.c
     ${CMAKE_SOURCE_DIR}/tests/unit/fake_ring.c
     ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
-    ${CMAKE_SOURCE_DIR}/vmm/gmem.c)
+    ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c)
 
 kvmini_unit_test(test_virtio
     ${CMAKE_SOURCE_DIR}/tests/unit/test_virtio.c
     ${CMAKE_SOURCE_DIR}/devices/virtio/virtio.c
     ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
-    ${CMAKE_SOURCE_DIR}/vmm/gmem.c
-    ${CMAKE_SOURCE_DIR}/vmm/log.c
+    ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/log.c
     LIBS Threads::Threads)
 
 kvmini_unit_test(test_blk_req
@@ -37,9 +37,9 @@ foreach(t test_blk_io test_blk_errors)
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
-        ${CMAKE_SOURCE_DIR}/vmm/gmem.c
-        ${CMAKE_SOURCE_DIR}/vmm/evloop.c
-        ${CMAKE_SOURCE_DIR}/vmm/log.c
+        ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/evloop.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/log.c
         LIBS Threads::Threads PkgConfig::LIBURING)
     # Temp disk images go in the test's working directory (the build tree): /tmp may be tmpfs,
     # which refuses O_DIRECT.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/log.h"
+#include "vmm/core/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

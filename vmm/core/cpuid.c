@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vmm/log.h"
-#include "vmm/vm.h"
+#include "vmm/core/log.h"
+#include "vmm/core/vm.h"
 
 #define CPUID_MAX_ENTRIES 256
 #define HV_LEAF_BASE      0x40000000u

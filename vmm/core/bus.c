@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/bus.h"
+#include "vmm/core/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/irqroute.h"
+#include "vmm/core/irqroute.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -102,9 +102,9 @@ static struct kvm_irq_routing_entry msi_entry(uint32_t gsi, uint64_t addr, uint3
     };
 }
 
-int irqroute_ioapic_update(void *opaque, uint32_t pin, uint64_t addr, uint32_t data, bool masked)
+int irqroute_ioapic_update(struct irqroute *r, uint32_t pin, uint64_t addr, uint32_t data,
+                           bool masked)
 {
-    struct irqroute *r = opaque;
     struct kvm_irq_routing_entry want = msi_entry(pin, addr, data);
     struct kvm_irq_routing_entry old;
     uint32_t bit = 1u << (pin % 32), was;
@@ -223,27 +223,75 @@ int irqroute_irqfd(struct irqroute *r, int fd, uint32_t gsi, bool assign)
     return rc < 0 ? rc : 0;
 }
 
-int irqroute_ioeventfd(struct irqroute *r, int fd, uint64_t addr, uint32_t len, bool pio,
-                       bool datamatch, uint64_t data, bool assign)
+int irqroute_ioeventfd(struct irqroute *r, const struct ioeventfd *ev, bool assign)
 {
     struct kvm_ioeventfd req = {
-        .datamatch = datamatch ? data : 0,
-        .addr = addr,
-        .len = len,
-        .fd = fd,
+        .datamatch = ev->datamatch ? ev->data : 0,
+        .addr = ev->addr,
+        .len = ev->len,
+        .fd = ev->fd,
     };
     int rc;
 
-    if (fd < 0)
+    if (ev->fd < 0)
         return -EBADF;
-    if (len != 1 && len != 2 && len != 4 && len != 8)
+    if (ev->len != 1 && ev->len != 2 && ev->len != 4 && ev->len != 8)
         return -EINVAL;
-    if (pio)
+    if (ev->pio)
         req.flags |= KVM_IOEVENTFD_FLAG_PIO;
-    if (datamatch)
+    if (ev->datamatch)
         req.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
     if (!assign)
         req.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
     rc = r->ioctl_fn(r->ioctl_ctx, r->vm_fd, KVM_IOEVENTFD, &req);
     return rc < 0 ? rc : 0;
+}
+
+/* --- The interfaces devices get: void * contexts onto the functions above ------------------- */
+
+static int ops_msi_alloc(void *r, uint32_t *gsi)
+{
+    return irqroute_msi_alloc(r, gsi);
+}
+
+static int ops_msi_set(void *r, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+    return irqroute_msi_set(r, gsi, addr, data);
+}
+
+static int ops_msi_free(void *r, uint32_t gsi)
+{
+    return irqroute_msi_free(r, gsi);
+}
+
+static int ops_irqfd(void *r, int fd, uint32_t gsi, bool assign)
+{
+    return irqroute_irqfd(r, fd, gsi, assign);
+}
+
+static int ops_ioeventfd(void *r, const struct ioeventfd *ev, bool assign)
+{
+    return irqroute_ioeventfd(r, ev, assign);
+}
+
+static int ops_pin_update(void *r, uint32_t pin, uint64_t addr, uint32_t data, bool masked)
+{
+    return irqroute_ioapic_update(r, pin, addr, data, masked);
+}
+
+struct irq_routes irqroute_ops(struct irqroute *r)
+{
+    return (struct irq_routes){
+        .msi_alloc = ops_msi_alloc,
+        .msi_set = ops_msi_set,
+        .msi_free = ops_msi_free,
+        .irqfd = ops_irqfd,
+        .ioeventfd = ops_ioeventfd,
+        .ctx = r,
+    };
+}
+
+struct pin_routes irqroute_pin_routes(struct irqroute *r)
+{
+    return (struct pin_routes){ .update = ops_pin_update, .ctx = r };
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/gmem.h"
+#include "vmm/mem/gmem.h"
 
 #include <errno.h>
 #include <string.h>

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "firmware/layout.h"
+#include "vmm/core/irq.h"
 
 #define IRQROUTE_MAX_MSI   256
 #define IRQROUTE_MSI_FIRST IOAPIC_NUM_PINS
@@ -56,11 +57,16 @@ int irqroute_init(struct irqroute *r, int vm_fd, bool kernel_irqchip, irqroute_i
                   void *ioctl_ctx);
 void irqroute_fini(struct irqroute *r);
 
+/* The narrow interfaces devices get (vmm/core/irq.h), implemented by r. */
+struct irq_routes irqroute_ops(struct irqroute *r);
+struct pin_routes irqroute_pin_routes(struct irqroute *r);
+
 /*
- * An IOAPIC pin's MSI changed (gsi = pin); matches struct ioapic_route_hook's update, with the
- * irqroute as ctx. An unchanged route costs no ioctl. 0, -EINVAL for a bad pin, -errno of KVM.
+ * An IOAPIC pin's MSI changed (gsi = pin). An unchanged route costs no ioctl. 0, -EINVAL for a
+ * bad pin, -errno of KVM.
  */
-int irqroute_ioapic_update(void *irqroute, uint32_t pin, uint64_t addr, uint32_t data, bool masked);
+int irqroute_ioapic_update(struct irqroute *r, uint32_t pin, uint64_t addr, uint32_t data,
+                           bool masked);
 
 /* Reserves a GSI for an MSI (no route yet, no ioctl). 0 and *gsi, or -ENOSPC. */
 int irqroute_msi_alloc(struct irqroute *r, uint32_t *gsi);
@@ -77,12 +83,7 @@ int irqroute_msi_free(struct irqroute *r, uint32_t gsi);
 /* KVM_IRQFD: a write to eventfd fd injects gsi. assign false removes it. 0 or -errno. */
 int irqroute_irqfd(struct irqroute *r, int fd, uint32_t gsi, bool assign);
 
-/*
- * KVM_IOEVENTFD: a guest write of len (1, 2, 4, 8) bytes at addr (port if pio) signals fd
- * instead of exiting; with datamatch only when the value written is data. Deassign with the
- * same arguments. 0 or -errno.
- */
-int irqroute_ioeventfd(struct irqroute *r, int fd, uint64_t addr, uint32_t len, bool pio,
-                       bool datamatch, uint64_t data, bool assign);
+/* KVM_IOEVENTFD for ev (see struct ioeventfd); deassign with the same ev. 0 or -errno. */
+int irqroute_ioeventfd(struct irqroute *r, const struct ioeventfd *ev, bool assign);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/stats.h"
+#include "vmm/core/stats.h"
 
 #include <linux/kvm.h>
 #include <stdlib.h>

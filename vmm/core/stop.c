@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/stop.h"
+#include "vmm/core/stop.h"
 
 int stop_exit_status(enum stop_cause cause, int status)
 {

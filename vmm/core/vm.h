@@ -12,14 +12,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "firmware/layout.h"
-#include "vmm/bus.h"
-#include "vmm/evloop.h"
-#include "vmm/gmem.h"
-#include "vmm/irq.h"
-#include "vmm/irqroute.h"
-#include "vmm/stats.h"
-#include "vmm/stop.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/evloop.h"
+#include "vmm/mem/gmem.h"
+#include "vmm/core/irq.h"
+#include "vmm/core/irqroute.h"
+#include "vmm/core/stats.h"
+#include "vmm/core/stop.h"
 
 /* The fixed PC devices (about 11) plus a virtio device and its transport per disk. */
 #define VM_MAX_DEVICES 32
@@ -55,7 +54,7 @@ struct vm {
     int kvm_fd;
     int vm_fd;
     int run_size;
-    bool is_pvm; /* the host's KVM is PVM: CPL0 guest code is emulated (vmm/pvm.h) */
+    bool is_pvm; /* the host's KVM is PVM: CPL0 guest code is emulated (vmm/core/pvm.h) */
     bool split_irqchip;
     bool readonly_mem;
     bool tsc_deadline; /* the in-kernel LAPIC can do TSC-deadline mode */
@@ -70,7 +69,9 @@ struct vm {
     struct msi_sender msi;   /* what an emulated IOAPIC delivers through */
     struct eoi_listener eoi; /* set by whoever emulates the IOAPIC */
 
-    struct irqroute routes; /* KVM's GSI routing: IOAPIC pin routes, MSI routes, irqfds */
+    struct irqroute routes;       /* KVM's GSI routing: IOAPIC pin routes, MSI routes, irqfds */
+    struct irq_routes irq_routes; /* what PCI devices bind MSI-X and doorbells through */
+    struct pin_routes pin_routes; /* what kvmini's IOAPIC publishes its pins' MSIs through */
 
     unsigned int nr_vcpus;
     unsigned int nr_vcpus_planned; /* what CPUID reports, set before any vCPU exists */
@@ -82,7 +83,7 @@ struct vm {
 
     int signal_fd;                /* SIGINT/SIGTERM/SIGHUP, read on the event loop */
     bool any_exit;                /* some vCPU has returned from KVM_RUN with an exit (atomic) */
-    int no_exit_timer_fd;         /* PVM hosts: the no-exit watch (vmm/pvm.h), or -1 */
+    int no_exit_timer_fd;         /* PVM hosts: the no-exit watch (vmm/core/pvm.h), or -1 */
     unsigned int no_exit_seconds; /* PVM hosts: how long a guest may go without one */
     bool stats_enabled;
     uint64_t unhandled_mmio_warnings; /* atomically counted, to rate-limit warnings */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/pvm.h"
+#include "vmm/core/pvm.h"
 
 #include <errno.h>
 #include <string.h>
@@ -8,8 +8,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
-#include "vmm/vm.h"
+#include "vmm/core/log.h"
+#include "vmm/core/vm.h"
 
 bool pvm_host_detect(bool assume_pvm)
 {

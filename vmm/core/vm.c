@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/vm.h"
+#include "vmm/core/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "firmware/layout.h"
-#include "vmm/log.h"
-#include "vmm/pvm.h"
+#include "vmm/core/log.h"
+#include "vmm/core/pvm.h"
 
 int kvm_open_checked(const char *kvm_dev, int *kvm_fd)
 {
@@ -217,6 +217,8 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
         log_error("cannot set up interrupt routing: %s", strerror(-rc));
         return rc;
     }
+    vm->irq_routes = irqroute_ops(&vm->routes);
+    vm->pin_routes = irqroute_pin_routes(&vm->routes);
     if ((rc = cpuid_init(vm)))
         return rc;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "vmm/evloop.h"
+#include "vmm/core/evloop.h"
 
 #include <errno.h>
 #include <string.h>

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "firmware/layout.h"
-#include "vmm/log.h"
-#include "vmm/pvm.h"
-#include "vmm/vm.h"
+#include "vmm/core/log.h"
+#include "vmm/core/pvm.h"
+#include "vmm/core/vm.h"
 
 #define MAX_UNHANDLED_MMIO_WARNINGS 8
 

@@ -18,7 +18,7 @@ enum stop_cause {
     STOP_ENTRY_FAILED, /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
     STOP_GUEST_PANIC,  /* guest kernel reported a panic */
     STOP_VMM_ERROR,    /* kvmini itself failed while the guest ran */
-    STOP_NO_EXITS,     /* PVM host: no vCPU made a VM exit in the first seconds (vmm/pvm.h) */
+    STOP_NO_EXITS,     /* PVM host: no vCPU made a VM exit in the first seconds (vmm/core/pvm.h) */
 };
 
 /* Process exit statuses kvmini itself uses (documented in README.md). */
