@@ -92,7 +92,8 @@ static void pm_reset_io(void *dev, uint64_t off, void *data, uint32_t len, bool 
         stopper_request(&pm->stop, STOP_RESET, 0);
 }
 
-int acpi_pm_create(struct acpi_pm **out, struct bus *pio, const struct stopper *stop)
+int acpi_pm_create(struct acpi_pm **out, struct bus *pio, const struct acpi_pm_ports *ports,
+                   const struct stopper *stop)
 {
     struct acpi_pm *pm;
     int rc;
@@ -106,22 +107,22 @@ int acpi_pm_create(struct acpi_pm **out, struct bus *pio, const struct stopper *
     if (stop)
         pm->stop = *stop;
 
-    rc = bus_add(pio, PORT_ACPI_PM1A_EVT, ACPI_PM1_EVT_LEN, pm_evt_io, pm, "acpi-pm1-evt");
+    rc = bus_add(pio, ports->pm1a_evt, ACPI_PM1_EVT_LEN, pm_evt_io, pm, "acpi-pm1-evt");
     if (rc)
         goto err_mutex;
-    rc = bus_add(pio, PORT_ACPI_PM1A_CNT, ACPI_PM1_CNT_LEN, pm_cnt_io, pm, "acpi-pm1-cnt");
+    rc = bus_add(pio, ports->pm1a_cnt, ACPI_PM1_CNT_LEN, pm_cnt_io, pm, "acpi-pm1-cnt");
     if (rc)
         goto err_del_evt;
-    rc = bus_add(pio, PORT_ACPI_RESET, 1, pm_reset_io, pm, "acpi-reset");
+    rc = bus_add(pio, ports->reset, 1, pm_reset_io, pm, "acpi-reset");
     if (rc)
         goto err_del_cnt;
     *out = pm;
     return 0;
 
 err_del_cnt:
-    bus_del(pio, PORT_ACPI_PM1A_CNT);
+    bus_del(pio, ports->pm1a_cnt);
 err_del_evt:
-    bus_del(pio, PORT_ACPI_PM1A_EVT);
+    bus_del(pio, ports->pm1a_evt);
 err_mutex:
     pthread_mutex_destroy(&pm->lock);
 err_free:

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ACPI fixed hardware the FADT (firmware/acpi.c) describes: the PM1a event block (PM1_STS,
- * write-1-to-clear, and PM1_EN) at PORT_ACPI_PM1A_EVT, the PM1a control block at
- * PORT_ACPI_PM1A_CNT, and the reset register at PORT_ACPI_RESET. Writing SLP_TYP = S5 with SLP_EN
- * powers off (STOP_POWEROFF); writing ACPI_RESET_VALUE to the reset register is STOP_RESET.
+ * write-1-to-clear, and PM1_EN), the PM1a control block, and the reset register, at the ports the
+ * caller gives (which must be the ones the FADT names). Writing SLP_TYP = S5 with SLP_EN powers
+ * off (STOP_POWEROFF); writing ACPI_RESET_VALUE to the reset register is STOP_RESET.
  * ACPI is always enabled (SCI_EN reads 1, there is no SMI_CMD). Nothing raises an SCI yet.
  */
 #ifndef KVMINI_DEVICES_ACPI_PM_H
@@ -27,14 +27,22 @@
 #define ACPI_PM1_SLP_SHIFT 10
 #define ACPI_PM1_SLP_EN    (1u << 13)
 
+/* Where the device's three port ranges start. */
+struct acpi_pm_ports {
+    uint16_t pm1a_evt; /* ACPI_PM1_EVT_LEN ports: PM1_STS, then PM1_EN */
+    uint16_t pm1a_cnt; /* ACPI_PM1_CNT_LEN ports: PM1_CNT */
+    uint16_t reset;    /* one port: the reset register */
+};
+
 struct acpi_pm;
 
 /*
- * Allocates the device and registers its three port ranges on pio; stop is copied (NULL: stop
- * requests go nowhere). 0 or -errno (-EEXIST, -EPERM from the bus, -ENOMEM); on failure nothing
- * stays registered.
+ * Allocates the device and registers the three port ranges in *ports on pio; stop is copied
+ * (NULL: stop requests go nowhere). 0 or -errno (-EEXIST, -EPERM from the bus, -ENOMEM); on
+ * failure nothing stays registered.
  */
-int acpi_pm_create(struct acpi_pm **out, struct bus *pio, const struct stopper *stop);
+int acpi_pm_create(struct acpi_pm **out, struct bus *pio, const struct acpi_pm_ports *ports,
+                   const struct stopper *stop);
 
 /* Frees the device (NULL-safe). The bus must no longer dispatch to it. */
 void acpi_pm_destroy(struct acpi_pm *pm);

@@ -85,7 +85,8 @@ static void debugdev_boot_timer_io(void *dev, uint64_t off, void *data, uint32_t
 }
 
 int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
-                    const struct stopper *stop, uint64_t start_ns)
+                    const struct debugdev_addrs *addrs, const struct stopper *stop,
+                    uint64_t start_ns)
 {
     struct debugdev *d;
     int rc;
@@ -100,27 +101,27 @@ int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
         d->stop = *stop;
     d->start_ns = start_ns;
 
-    rc = bus_add(pio, PORT_DEBUG_EXIT, DEBUG_EXIT_PORTS, debugdev_exit_io, d, "debug-exit");
+    rc = bus_add(pio, addrs->exit_port, DEBUG_EXIT_PORTS, debugdev_exit_io, d, "debug-exit");
     if (rc)
         goto err_mutex;
-    rc = bus_add(pio, PORT_POST_CODE, 1, debugdev_post_io, d, "post-code");
+    rc = bus_add(pio, addrs->post_code_port, 1, debugdev_post_io, d, "post-code");
     if (rc)
         goto err_del_exit;
-    rc = bus_add(pio, PORT_BOOT_TIMER, 4, debugdev_boot_timer_io, d, "boot-timer");
+    rc = bus_add(pio, addrs->boot_timer_port, 4, debugdev_boot_timer_io, d, "boot-timer");
     if (rc)
         goto err_del_post;
-    rc = bus_add(mmio, LAYOUT_DEBUG_MMIO, LAYOUT_DEBUG_MMIO_SIZE, debugdev_mmio, d, "debug-mmio");
+    rc = bus_add(mmio, addrs->mmio_base, addrs->mmio_size, debugdev_mmio, d, "debug-mmio");
     if (rc)
         goto err_del_timer;
     *out = d;
     return 0;
 
 err_del_timer:
-    bus_del(pio, PORT_BOOT_TIMER);
+    bus_del(pio, addrs->boot_timer_port);
 err_del_post:
-    bus_del(pio, PORT_POST_CODE);
+    bus_del(pio, addrs->post_code_port);
 err_del_exit:
-    bus_del(pio, PORT_DEBUG_EXIT);
+    bus_del(pio, addrs->exit_port);
 err_mutex:
     pthread_mutex_destroy(&d->lock);
 err_free:

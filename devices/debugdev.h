@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kvmini's debug device, for guests built to run under it (guests/tiny, tests, benchmarks):
- *   PORT_DEBUG_EXIT   write V: stop the VM with STOP_GUEST_EXIT and status V (low byte of a
- *                     wider write); reads 0xff
- *   PORT_POST_CODE    writes ignored, reads 0xff: the cheapest port exit there is
- *   PORT_BOOT_TIMER   4-byte write of N: timestamp boot milestone N (as the MMIO register)
- *   LAYOUT_DEBUG_MMIO DEBUG_MMIO_BOOT_MARK write: timestamp a boot milestone;
- *                     DEBUG_MMIO_PROBE: reads 0, a no-op MMIO exit; the rest of the page reads 0
+ * kvmini's debug device, for guests built to run under it (guests/tiny, tests, benchmarks), at the
+ * addresses in struct debugdev_addrs:
+ *   exit port        write V: stop the VM with STOP_GUEST_EXIT and status V (low byte of a
+ *                    wider write); reads 0xff
+ *   post-code port   writes ignored, reads 0xff: the cheapest port exit there is
+ *   boot-timer port  4-byte write of N: timestamp boot milestone N (as the MMIO register)
+ *   MMIO page        DEBUG_MMIO_BOOT_MARK write: timestamp a boot milestone;
+ *                    DEBUG_MMIO_PROBE: reads 0, a no-op MMIO exit; the rest of the page reads 0
  */
 #ifndef KVMINI_DEVICES_DEBUGDEV_H
 #define KVMINI_DEVICES_DEBUGDEV_H
@@ -25,16 +26,25 @@ struct debugdev_mark {
     uint32_t id; /* the value the guest wrote */
 };
 
+/* Where the device's ranges start. */
+struct debugdev_addrs {
+    uint16_t exit_port;       /* 4 ports, so that outw/outl to it land on the device too */
+    uint16_t post_code_port;  /* 1 port */
+    uint16_t boot_timer_port; /* 4 ports */
+    uint64_t mmio_base;       /* the MMIO page: mmio_size bytes, at least the registers */
+    uint64_t mmio_size;
+};
+
 struct debugdev;
 
 /*
- * Allocates the device and registers its two ports on pio and its page on mmio. stop is copied;
- * start_ns is a CLOCK_MONOTONIC time in ns that marks are measured from. 0 or -errno. All three
- * ranges are checked first (-EEXIST, -EPERM), so only -ENOMEM can leave part of them registered,
- * pointing at freed memory (bus.h has no removal): the caller must then discard the buses.
+ * Allocates the device and registers the three port ranges in *addrs on pio and its page on
+ * mmio. stop is copied; start_ns is a CLOCK_MONOTONIC time in ns that marks are measured from.
+ * 0 or -errno (-EEXIST, -EPERM from the buses, -ENOMEM); on failure nothing stays registered.
  */
 int debugdev_create(struct debugdev **out, struct bus *pio, struct bus *mmio,
-                    const struct stopper *stop, uint64_t start_ns);
+                    const struct debugdev_addrs *addrs, const struct stopper *stop,
+                    uint64_t start_ns);
 
 /* Frees the device (NULL-safe). The buses must no longer dispatch to it. */
 void debugdev_destroy(struct debugdev *d);

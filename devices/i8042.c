@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "devices/devutil.h"
-#include "firmware/layout.h"
 
 #define STR_OBF      0x01 /* output buffer full: a byte waits at the data port */
 #define STR_SYS      0x04 /* mirrors CTR_SYS: "POST passed" */
@@ -181,7 +180,8 @@ static void i8042_cmd_io(void *dev, uint64_t off, void *data, uint32_t len, bool
     i8042_io(dev, true, data, len, is_write);
 }
 
-int i8042_create(struct i8042 **out, struct bus *pio, const struct stopper *stop)
+int i8042_create(struct i8042 **out, struct bus *pio, const struct i8042_ports *ports,
+                 const struct stopper *stop)
 {
     struct i8042 *k;
     int rc;
@@ -198,17 +198,17 @@ int i8042_create(struct i8042 **out, struct bus *pio, const struct stopper *stop
     k->ctr = CTR_KBDINT | CTR_SYS | CTR_XLATE;
     k->outport = OUTPORT_RESET | OUTPORT_A20;
 
-    rc = bus_add(pio, PORT_I8042_DATA, 1, i8042_data_io, k, "i8042-data");
+    rc = bus_add(pio, ports->data, 1, i8042_data_io, k, "i8042-data");
     if (rc)
         goto err_mutex;
-    rc = bus_add(pio, PORT_I8042_CMD, 1, i8042_cmd_io, k, "i8042-cmd");
+    rc = bus_add(pio, ports->cmd, 1, i8042_cmd_io, k, "i8042-cmd");
     if (rc)
         goto err_del_data;
     *out = k;
     return 0;
 
 err_del_data:
-    bus_del(pio, PORT_I8042_DATA);
+    bus_del(pio, ports->data);
 err_mutex:
     pthread_mutex_destroy(&k->lock);
 err_free:

@@ -8,17 +8,25 @@
 #ifndef KVMINI_DEVICES_I8042_H
 #define KVMINI_DEVICES_I8042_H
 
+#include <stdint.h>
+
 #include "vmm/core/bus.h"
 #include "vmm/core/stop.h"
+
+/* Where the controller's two one-byte ports are (0x60 and 0x64 on a PC). */
+struct i8042_ports {
+    uint16_t data;
+    uint16_t cmd; /* command (write) and status (read) */
+};
 
 struct i8042;
 
 /*
- * Allocates the controller and registers PORT_I8042_DATA and PORT_I8042_CMD on pio; stop is
- * copied. 0 or -errno. Both ports are checked first (-EEXIST, -EPERM), so only -ENOMEM can leave
- * the first one registered (bus.h has no removal): the caller must then discard the bus.
+ * Allocates the controller and registers the two ports in *ports on pio; stop is copied. 0 or
+ * -errno (-EEXIST, -EPERM from the bus, -ENOMEM); on failure nothing stays registered.
  */
-int i8042_create(struct i8042 **out, struct bus *pio, const struct stopper *stop);
+int i8042_create(struct i8042 **out, struct bus *pio, const struct i8042_ports *ports,
+                 const struct stopper *stop);
 
 /* Frees the controller (NULL-safe). The bus must no longer dispatch to it. */
 void i8042_destroy(struct i8042 *k);

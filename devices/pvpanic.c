@@ -6,7 +6,6 @@
 #include <stdlib.h>
 
 #include "devices/devutil.h"
-#include "firmware/layout.h"
 #include "vmm/core/log.h"
 
 struct pvpanic {
@@ -31,7 +30,7 @@ static void pvpanic_io(void *dev, uint64_t off, void *data, uint32_t len, bool i
         log_info("guest panicked; its crash kernel takes over");
 }
 
-int pvpanic_create(struct pvpanic **out, struct bus *pio, const struct stopper *stop)
+int pvpanic_create(struct pvpanic **out, struct bus *pio, uint16_t port, const struct stopper *stop)
 {
     struct pvpanic *p;
     int rc;
@@ -42,7 +41,7 @@ int pvpanic_create(struct pvpanic **out, struct bus *pio, const struct stopper *
     if (stop)
         p->stop = *stop;
     atomic_init(&p->crash_logged, false);
-    rc = bus_add(pio, PORT_PVPANIC, 1, pvpanic_io, p, "pvpanic");
+    rc = bus_add(pio, port, 1, pvpanic_io, p, "pvpanic");
     if (rc) {
         free(p);
         return rc;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * QEMU's pvpanic device at PORT_PVPANIC, found by Linux through the DSDT's QEMU0001 device. A read
+ * QEMU's pvpanic device: one I/O port, found by Linux through the DSDT's QEMU0001 device. A read
  * returns the events kvmini understands; the guest writes one when it happens:
  *  - PANICKED: the kernel panicked and nothing will recover it, so the VM stops
  *    (STOP_GUEST_PANIC) instead of sitting in the panic loop;
@@ -9,6 +9,8 @@
  */
 #ifndef KVMINI_DEVICES_PVPANIC_H
 #define KVMINI_DEVICES_PVPANIC_H
+
+#include <stdint.h>
 
 #include "vmm/core/bus.h"
 #include "vmm/core/stop.h"
@@ -19,10 +21,12 @@
 struct pvpanic;
 
 /*
- * Allocates the device and registers its port on pio; stop is copied (NULL: requests go
- * nowhere). 0, -EEXIST/-EPERM from the bus, -ENOMEM; on failure nothing stays registered.
+ * Allocates the device and registers it at the one-byte port port on pio (the one the DSDT names);
+ * stop is copied (NULL: requests go nowhere). 0, -EEXIST/-EPERM from the bus, -ENOMEM; on failure
+ * nothing stays registered.
  */
-int pvpanic_create(struct pvpanic **out, struct bus *pio, const struct stopper *stop);
+int pvpanic_create(struct pvpanic **out, struct bus *pio, uint16_t port,
+                   const struct stopper *stop);
 
 /* Frees the device (NULL-safe). The bus must no longer dispatch to it. */
 void pvpanic_destroy(struct pvpanic *p);

@@ -431,8 +431,8 @@ static void rtc_io(void *dev, uint64_t off, void *data, uint32_t len, bool is_wr
     pthread_mutex_unlock(&r->lock);
 }
 
-int rtc_create(struct rtc **out, struct bus *pio, struct irq_line irq, rtc_clock_fn clock_fn,
-               void *clock_ctx)
+int rtc_create(struct rtc **out, struct bus *pio, uint16_t base, struct irq_line irq,
+               rtc_clock_fn clock_fn, void *clock_ctx)
 {
     struct rtc *r;
     int rc;
@@ -449,7 +449,7 @@ int rtc_create(struct rtc **out, struct bus *pio, struct irq_line irq, rtc_clock
     r->ram[REG_A] = A_DEFAULT;
     r->ram[REG_B] = B_DEFAULT;
 
-    rc = bus_add(pio, PORT_RTC_INDEX, RTC_PORTS, rtc_io, r, "rtc");
+    rc = bus_add(pio, base, RTC_PORTS, rtc_io, r, "rtc");
     if (rc)
         goto err_mutex;
     *out = r;

@@ -113,20 +113,27 @@ static int parse_uint(const char *s, unsigned int *out)
     return 0;
 }
 
-int cli_parse_env(struct vm_config *cfg, const char *assume_pvm, const char *no_exit_seconds,
-                  char *err, size_t errlen)
+int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *err, size_t errlen)
 {
-    unsigned int seconds;
+    const char *assume_pvm = get("KVMINI_ASSUME_PVM");
+    const char *no_exit_seconds = get("KVMINI_NO_EXIT_SECONDS");
+    const char *engine_name = get("KVMINI_DISK_ENGINE");
+    enum disk_engine engine;
+    unsigned int seconds = PVM_NO_EXIT_SECONDS;
 
-    cfg->assume_pvm = assume_pvm && !strcmp(assume_pvm, "1");
-    cfg->no_exit_seconds = PVM_NO_EXIT_SECONDS;
-    if (!no_exit_seconds)
-        return 0;
-    if (parse_uint(no_exit_seconds, &seconds) || seconds < 1 || seconds > PVM_MAX_NO_EXIT_SECONDS)
+    if (no_exit_seconds &&
+        (parse_uint(no_exit_seconds, &seconds) || seconds < 1 || seconds > PVM_MAX_NO_EXIT_SECONDS))
         return fail(err, errlen,
                     "KVMINI_NO_EXIT_SECONDS must be 1 to %d (got '%s'); unset it or fix it",
                     PVM_MAX_NO_EXIT_SECONDS, no_exit_seconds);
+    if (disk_engine_parse(engine_name, &engine))
+        return fail(err, errlen,
+                    "KVMINI_DISK_ENGINE must be io_uring or threads (got '%s'); unset it or fix it",
+                    engine_name);
+    cfg->assume_pvm = assume_pvm && !strcmp(assume_pvm, "1");
     cfg->no_exit_seconds = seconds;
+    for (unsigned int i = 0; i < cfg->nr_disks; i++)
+        cfg->disks[i].engine = engine;
     return 0;
 }
 
@@ -148,20 +155,20 @@ static const char *option_value(int argc, char *const argv[], int *i, const char
 /* PATH[,ro][,cache=none|writeback][,serial=ID]; a path cannot contain a comma. */
 static int parse_disk(const char *v, struct vm_config *cfg, char *err, size_t errlen)
 {
-    struct cli_disk *d;
-    char *opt, *next;
+    struct disk_options *d;
+    char *spec, *opt, *next;
 
     if (cfg->nr_disks == KVMINI_MAX_DISKS)
         return fail(err, errlen, "more than %d --disk options; kvmini takes at most %d",
                     KVMINI_MAX_DISKS, KVMINI_MAX_DISKS);
     d = &cfg->disks[cfg->nr_disks];
     memset(d, 0, sizeof(*d));
-    d->spec = strdup(v);
-    if (!d->spec)
+    spec = strdup(v);
+    if (!spec)
         return fail(err, errlen, "out of memory");
-    cfg->nr_disks++;
-    d->path = d->spec;
-    next = strchr(d->spec, ',');
+    cfg->disk_specs[cfg->nr_disks++] = spec;
+    d->path = spec;
+    next = strchr(spec, ',');
     if (next)
         *next++ = '\0';
     if (!*d->path)
@@ -173,13 +180,11 @@ static int parse_disk(const char *v, struct vm_config *cfg, char *err, size_t er
         if (!strcmp(opt, "ro")) {
             d->readonly = true;
         } else if (!strcmp(opt, "cache=none")) {
-            d->direct = true;
+            d->cache = DISK_CACHE_NONE;
         } else if (!strcmp(opt, "cache=writeback")) {
-            d->direct = false;
+            d->cache = DISK_CACHE_WRITEBACK;
         } else if (!strncmp(opt, "serial=", 7)) {
             d->serial = opt + 7;
-            if (strlen(d->serial) > 20)
-                return fail(err, errlen, "--disk '%s': serial is longer than 20 bytes", v);
         } else {
             return fail(err, errlen,
                         "--disk '%s': unknown option '%s'; use ro, cache=none, "
@@ -187,14 +192,14 @@ static int parse_disk(const char *v, struct vm_config *cfg, char *err, size_t er
                         v, opt);
         }
     }
-    return 0;
+    return disk_options_check(d, err, errlen);
 }
 
 void cli_config_free(struct vm_config *cfg)
 {
     for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-        free(cfg->disks[i].spec);
-        cfg->disks[i].spec = NULL;
+        free(cfg->disk_specs[i]);
+        cfg->disk_specs[i] = NULL;
     }
     cfg->nr_disks = 0;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/disk/disk.h"
+
 #define CLI_DEFAULT_MEM  (128ULL << 20)
 #define CLI_MIN_MEM      (2ULL << 20)
 #define KVMINI_MAX_VCPUS 64 /* the tiny runtime and the boot tables size for this many */
@@ -19,15 +21,6 @@ enum cli_action {
 
 #define KVMINI_MAX_DISKS 8
 
-/* One --disk PATH[,ro][,cache=none|writeback][,serial=ID]; the strings point into spec. */
-struct cli_disk {
-    char *spec; /* owned copy of the argument, cut into path and serial */
-    const char *path;
-    const char *serial; /* NULL: the disk picks one */
-    bool readonly;
-    bool direct; /* cache=none */
-};
-
 struct vm_config {
     const char *kernel;
     const char *initrd;
@@ -35,7 +28,10 @@ struct vm_config {
     uint64_t mem_size;
     unsigned int cpus;
     bool stats;
-    struct cli_disk disks[KVMINI_MAX_DISKS];
+    /* Each --disk PATH[,ro][,cache=none|writeback][,serial=ID], as disk_open() takes it; the
+     * strings point into disk_specs[i], an owned copy of the argument. */
+    struct disk_options disks[KVMINI_MAX_DISKS];
+    char *disk_specs[KVMINI_MAX_DISKS];
     unsigned int nr_disks;
     /* From the environment (cli_parse_env), for tests: README lists the variables. */
     bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */
@@ -50,11 +46,12 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
               char *err, size_t errlen);
 
 /*
- * After cli_parse(): the values of KVMINI_ASSUME_PVM and KVMINI_NO_EXIT_SECONDS (NULL when unset)
- * into cfg. 0, or -EINVAL with a one-line message in err.
+ * After cli_parse(): the environment variables kvmini reads (KVMINI_ASSUME_PVM,
+ * KVMINI_NO_EXIT_SECONDS, KVMINI_DISK_ENGINE), looked up with get (getenv, or a test's), into
+ * cfg. The program reads the environment here and nowhere else. 0, or -EINVAL with a one-line
+ * message in err.
  */
-int cli_parse_env(struct vm_config *cfg, const char *assume_pvm, const char *no_exit_seconds,
-                  char *err, size_t errlen);
+int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *err, size_t errlen);
 
 /* Frees what cli_parse() allocated (the --disk copies); safe after a failed parse. */
 void cli_config_free(struct vm_config *cfg);

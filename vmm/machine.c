@@ -25,6 +25,31 @@
 #include "vmm/core/log.h"
 #include "vmm/core/pvm.h"
 
+/*
+ * The machine's map: where each device with more than one range sits. The numbers are
+ * firmware/layout.h's, which the ACPI and MP tables describe to the guest too.
+ */
+static const struct i8042_ports i8042_ports = { .data = PORT_I8042_DATA, .cmd = PORT_I8042_CMD };
+static const struct acpi_pm_ports acpi_pm_ports = {
+    .pm1a_evt = PORT_ACPI_PM1A_EVT,
+    .pm1a_cnt = PORT_ACPI_PM1A_CNT,
+    .reset = PORT_ACPI_RESET,
+};
+static const struct pci_bus_addrs pci_bus_addrs = {
+    .config_port = PORT_PCI_CONFIG_ADDR,
+    .io_base = PORT_PCI_IO_BASE,
+    .io_size = PORT_PCI_IO_SIZE,
+    .mmio_base = LAYOUT_PCI_MMIO_BASE,
+    .mmio_size = LAYOUT_PCI_MMIO_SIZE,
+};
+static const struct debugdev_addrs debugdev_addrs = {
+    .exit_port = PORT_DEBUG_EXIT,
+    .post_code_port = PORT_POST_CODE,
+    .boot_timer_port = PORT_BOOT_TIMER,
+    .mmio_base = LAYOUT_DEBUG_MMIO,
+    .mmio_size = LAYOUT_DEBUG_MMIO_SIZE,
+};
+
 /* Glue between the console and the serial port, neither of which knows the other. */
 static ssize_t to_console(void *ctx, const void *buf, size_t len)
 {
@@ -126,11 +151,11 @@ static int add_power_devices(struct machine *m)
     struct pvpanic *panic;
     int rc;
 
-    if ((rc = i8042_create(&kbc, &vm->pio, &vm->stopper)) ||
+    if ((rc = i8042_create(&kbc, &vm->pio, &i8042_ports, &vm->stopper)) ||
         (rc = adopt(vm, "i8042", kbc, destroy_i8042)) ||
-        (rc = acpi_pm_create(&pm, &vm->pio, &vm->stopper)) ||
+        (rc = acpi_pm_create(&pm, &vm->pio, &acpi_pm_ports, &vm->stopper)) ||
         (rc = adopt(vm, "acpi-pm", pm, destroy_acpi_pm)) ||
-        (rc = pvpanic_create(&panic, &vm->pio, &vm->stopper)) ||
+        (rc = pvpanic_create(&panic, &vm->pio, PORT_PVPANIC, &vm->stopper)) ||
         (rc = adopt(vm, "pvpanic", panic, destroy_pvpanic)))
         return rc;
     return 0;
@@ -142,15 +167,7 @@ int machine_open_disks(struct machine_disks *disks, const struct vm_config *cfg)
 
     memset(disks, 0, sizeof(*disks));
     for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-        const struct cli_disk *c = &cfg->disks[i];
-        struct disk_options opts = {
-            .path = c->path,
-            .readonly = c->readonly,
-            .cache = c->direct ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK,
-            .serial = c->serial,
-        };
-
-        if (disk_open(&disks->disk[i], &opts, err, sizeof(err))) {
+        if (disk_open(&disks->disk[i], &cfg->disks[i], err, sizeof(err))) {
             log_error("%s", err);
             machine_close_disks(disks);
             return EXIT_NO_FILE;
@@ -197,16 +214,18 @@ static int add_devices(struct machine *m, struct machine_disks *disks)
     if ((rc = add_interrupt_controller(m)))
         return rc;
     /* After the IOAPIC: the bus keeps a pointer to the VM's irq sink for INTx. */
-    if ((rc = pci_bus_create(&m->pci, &vm->pio, &vm->mmio, &vm->irq, &vm->msi, &vm->irq_routes)) ||
+    if ((rc = pci_bus_create(&m->pci, &vm->pio, &vm->mmio, &pci_bus_addrs, &vm->irq, &vm->msi,
+                             &vm->irq_routes)) ||
         (rc = adopt(vm, "pci", m->pci, destroy_pci_bus)))
         return rc;
     if ((rc = add_console_and_serial(m)) || (rc = add_power_devices(m)))
         return rc;
-    if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &vm->stopper, m->started_ns)) ||
+    if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &debugdev_addrs, &vm->stopper,
+                              m->started_ns)) ||
         (rc = adopt(vm, "debug", dbg, destroy_debugdev)))
         return rc;
     m->debug = dbg;
-    if ((rc = rtc_create(&rtc, &vm->pio, irq_line(vm, GSI_RTC), NULL, NULL)) ||
+    if ((rc = rtc_create(&rtc, &vm->pio, PORT_RTC_INDEX, irq_line(vm, GSI_RTC), NULL, NULL)) ||
         (rc = adopt(vm, "rtc", rtc, destroy_rtc)))
         return rc;
     return add_disks(m, disks);

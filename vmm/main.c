@@ -63,8 +63,7 @@ int main(int argc, char **argv)
         cli_config_free(&cfg);
         return EXIT_USAGE;
     }
-    if (cli_parse_env(&cfg, getenv("KVMINI_ASSUME_PVM"), getenv("KVMINI_NO_EXIT_SECONDS"), err,
-                      sizeof(err))) {
+    if (cli_parse_env(&cfg, getenv, err, sizeof(err))) {
         log_error("%s", err);
         cli_config_free(&cfg);
         return EXIT_USAGE;

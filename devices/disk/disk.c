@@ -20,8 +20,7 @@
 
 #include "devices/disk/disk.h"
 
-#define SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
-#define MIN_SIZE   512
+#define MIN_SIZE 512
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -46,8 +45,8 @@ static void default_serial(char *out, const char *path)
 
     base = base ? base + 1 : path;
     n = strlen(base);
-    if (n > SERIAL_MAX) {
-        n = SERIAL_MAX;
+    if (n > DISK_SERIAL_MAX) {
+        n = DISK_SERIAL_MAX;
         while (n > 0 && ((unsigned char)base[n] & 0xc0) == 0x80)
             n--;
     }
@@ -189,6 +188,16 @@ static int lock_image(struct disk *d, char *err, size_t errlen)
     return fail(err, errlen, -e, "%s: cannot lock: %s", d->path, strerror(e));
 }
 
+int disk_options_check(const struct disk_options *opts, char *err, size_t errlen)
+{
+    if (!opts || !opts->path || !opts->path[0])
+        return fail(err, errlen, -EINVAL, "disk: no path given");
+    if (opts->serial && strlen(opts->serial) > DISK_SERIAL_MAX)
+        return fail(err, errlen, -EINVAL, "%s: serial \"%s\" is longer than %d bytes; shorten it",
+                    opts->path, opts->serial, DISK_SERIAL_MAX);
+    return 0;
+}
+
 int disk_open(struct disk *d, const struct disk_options *opts, char *err, size_t errlen)
 {
     struct stat st;
@@ -198,17 +207,15 @@ int disk_open(struct disk *d, const struct disk_options *opts, char *err, size_t
     d->fd = -1;
     if (err && errlen)
         err[0] = '\0';
-    if (!opts || !opts->path || !opts->path[0])
-        return fail(err, errlen, -EINVAL, "disk: no path given");
-    if (opts->serial && strlen(opts->serial) > SERIAL_MAX)
-        return fail(err, errlen, -EINVAL, "%s: serial \"%s\" is longer than %d bytes; shorten it",
-                    opts->path, opts->serial, SERIAL_MAX);
+    if ((rc = disk_options_check(opts, err, errlen)))
+        return rc;
 
     d->path = strdup(opts->path);
     if (!d->path)
         return fail(err, errlen, -ENOMEM, "%s: out of memory", opts->path);
     d->readonly = opts->readonly;
     d->direct = opts->cache == DISK_CACHE_NONE;
+    d->engine = opts->engine;
     if (opts->serial)
         strcpy(d->serial, opts->serial);
     else
@@ -254,6 +261,28 @@ err_free:
     free(d->path);
     d->path = NULL;
     return rc;
+}
+
+int disk_engine_parse(const char *name, enum disk_engine *out)
+{
+    if (!name || !*name)
+        *out = DISK_ENGINE_AUTO;
+    else if (!strcmp(name, "io_uring"))
+        *out = DISK_ENGINE_IO_URING;
+    else if (!strcmp(name, "threads"))
+        *out = DISK_ENGINE_THREADS;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+struct disk disk_take(struct disk *d)
+{
+    struct disk taken = *d;
+
+    d->fd = -1;
+    d->path = NULL;
+    return taken;
 }
 
 void disk_close(struct disk *d)

@@ -9,7 +9,7 @@
  * read-only user never sees it change underneath.
  *
  * The engine (disk_aio) is io_uring when the kernel allows it and a small thread pool otherwise
- * (or when KVMINI_DISK_ENGINE=threads). Requests are submitted and reaped by one caller at a time
+ * (or when the options ask for threads). Requests are submitted and reaped by one caller at a time
  * (the device serialises them with its own lock); completions are announced on an eventfd the
  * caller watches on the event loop.
  */
@@ -26,12 +26,30 @@ enum disk_cache {
     DISK_CACHE_NONE,      /* O_DIRECT; FLUSH is still fdatasync (the device's own cache) */
 };
 
+/*
+ * How requests reach the image. AUTO is io_uring when the kernel offers it with every opcode used
+ * (readv, writev, fsync, fallocate), else threads; IO_URING fails with io_uring's own error
+ * instead of falling back.
+ */
+enum disk_engine {
+    DISK_ENGINE_AUTO,
+    DISK_ENGINE_IO_URING,
+    DISK_ENGINE_THREADS,
+};
+
+#define DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+
+/* What --disk says (vmm/cli.c fills it), and the engine (from KVMINI_DISK_ENGINE there). */
 struct disk_options {
     const char *path;
     bool readonly;
     enum disk_cache cache;
-    const char *serial; /* GET_ID string, at most 20 bytes; NULL: the file's basename, cut to 20 */
+    const char *serial; /* GET_ID string, at most DISK_SERIAL_MAX bytes; NULL: the basename, cut */
+    enum disk_engine engine;
 };
+
+/* "io_uring", "threads", or NULL or "" for AUTO: 0, or -EINVAL for anything else. */
+int disk_engine_parse(const char *name, enum disk_engine *out);
 
 struct disk {
     char *path; /* owned copy, for messages */
@@ -44,8 +62,15 @@ struct disk {
     uint32_t mem_align;    /* O_DIRECT buffer address alignment (a power of 2); 1 when not direct */
     bool can_discard;      /* read-write, and (files) the filesystem punches holes; see disk.c */
     bool can_write_zeroes; /* read-write: the engine zeroes by fallocate or, failing that, writes */
-    char serial[21];       /* VIRTIO_BLK_ID_BYTES (20) + NUL */
+    char serial[DISK_SERIAL_MAX + 1];
+    enum disk_engine engine;
 };
+
+/*
+ * What disk_open() refuses in the options themselves, before any file is touched: no path, a
+ * serial over DISK_SERIAL_MAX bytes. 0, or -EINVAL with a one-line reason in err.
+ */
+int disk_options_check(const struct disk_options *opts, char *err, size_t errlen);
 
 /*
  * Opens and locks the image. 0, or -errno with a one-line reason in err (it names the file and
@@ -57,6 +82,9 @@ struct disk {
 int disk_open(struct disk *d, const struct disk_options *opts, char *err, size_t errlen);
 /* Closes the file (which drops the lock) and frees path. Idempotent after a successful open. */
 void disk_close(struct disk *d);
+
+/* Moves an open disk out of d (which then holds nothing to close) to a new owner. */
+struct disk disk_take(struct disk *d);
 
 enum disk_op {
     DISK_OP_READ,         /* preadv(iov) at offset */
@@ -95,23 +123,13 @@ struct disk_req {
 struct disk_aio;
 
 /*
- * Creates an engine for d with room for depth requests in flight. *event_fd becomes readable
+ * Creates d's engine (d->engine) with room for depth requests in flight. *event_fd becomes readable
  * when completions are waiting (owned by the engine; watch it, drain it with disk_aio_reap()).
  * 0 or -errno.
  */
 int disk_aio_create(struct disk_aio **out, struct disk *d, unsigned int depth, int *event_fd);
 
-/*
- * The engine choice behind disk_aio_create(), which takes it from KVMINI_DISK_ENGINE ("io_uring",
- * "threads"; unset or empty: AUTO; anything else: -EINVAL). AUTO is io_uring when the kernel offers
- * it with every opcode used (readv, writev, fsync, fallocate), else threads; IO_URING fails with
- * io_uring's own error instead of falling back. depth: 1 to 32768.
- */
-enum disk_engine {
-    DISK_ENGINE_AUTO,
-    DISK_ENGINE_IO_URING,
-    DISK_ENGINE_THREADS,
-};
+/* disk_aio_create() with another engine than d's own (tests compare them). depth: 1 to 32768. */
 int disk_aio_create_engine(struct disk_aio **out, struct disk *d, unsigned int depth,
                            enum disk_engine engine, int *event_fd);
 

@@ -281,18 +281,7 @@ err_free:
 
 int disk_aio_create(struct disk_aio **out, struct disk *d, unsigned int depth, int *event_fd)
 {
-    const char *e = getenv("KVMINI_DISK_ENGINE");
-    enum disk_engine engine = DISK_ENGINE_AUTO;
-
-    if (e && !strcmp(e, "io_uring"))
-        engine = DISK_ENGINE_IO_URING;
-    else if (e && !strcmp(e, "threads"))
-        engine = DISK_ENGINE_THREADS;
-    else if (e && *e) {
-        *out = NULL;
-        return -EINVAL;
-    }
-    return disk_aio_create_engine(out, d, depth, engine, event_fd);
+    return disk_aio_create_engine(out, d, depth, d->engine, event_fd);
 }
 
 const char *disk_aio_engine_name(const struct disk_aio *a)

@@ -18,6 +18,7 @@ struct pci_bus {
     struct pci_function host;
     struct pci_function *slots[PCI_MAX_SLOTS];
     unsigned int nr;
+    struct pci_bus_addrs addrs;
     uint64_t mmio_next;
     uint32_t io_next;
     struct bus *pio, *mmio;
@@ -101,6 +102,7 @@ int pci_function_add_msix(struct pci_function *f, unsigned int bar, uint16_t nr)
 /* Where BAR i decodes now: its address if decoding is on and it lies inside the window. */
 static uint64_t bar_decode(const struct pci_function *f, unsigned int i)
 {
+    const struct pci_bus_addrs *win = &f->bus->addrs;
     const struct pci_bar *bar = &f->bars[i];
     uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * i;
     uint16_t cmd = (uint16_t)cfg_get(f, PCI_COMMAND, 2);
@@ -109,8 +111,8 @@ static uint64_t bar_decode(const struct pci_function *f, unsigned int i)
     switch (bar->kind) {
     case PCI_BAR_IO:
         addr = cfg_get(f, reg, 4) & PCI_BASE_ADDRESS_IO_MASK;
-        base = PORT_PCI_IO_BASE;
-        size = PORT_PCI_IO_SIZE;
+        base = win->io_base;
+        size = win->io_size;
         if (!(cmd & PCI_COMMAND_IO))
             return PCI_BAR_UNMAPPED;
         break;
@@ -119,8 +121,8 @@ static uint64_t bar_decode(const struct pci_function *f, unsigned int i)
         addr = cfg_get(f, reg, 4) & PCI_BASE_ADDRESS_MEM_MASK;
         if (bar->kind == PCI_BAR_MEM64)
             addr |= (uint64_t)cfg_get(f, reg + 4, 4) << 32;
-        base = LAYOUT_PCI_MMIO_BASE;
-        size = LAYOUT_PCI_MMIO_SIZE;
+        base = win->mmio_base;
+        size = win->mmio_size;
         if (!(cmd & PCI_COMMAND_MEMORY))
             return PCI_BAR_UNMAPPED;
         break;
@@ -191,12 +193,16 @@ static void window_io(struct pci_bus *b, bool io, uint64_t addr, void *data, uin
 
 static void pci_mmio_window(void *dev, uint64_t off, void *data, uint32_t len, bool is_write)
 {
-    window_io(dev, false, LAYOUT_PCI_MMIO_BASE + off, data, len, is_write);
+    struct pci_bus *b = dev;
+
+    window_io(b, false, b->addrs.mmio_base + off, data, len, is_write);
 }
 
 static void pci_io_window(void *dev, uint64_t off, void *data, uint32_t len, bool is_write)
 {
-    window_io(dev, true, PORT_PCI_IO_BASE + off, data, len, is_write);
+    struct pci_bus *b = dev;
+
+    window_io(b, true, b->addrs.io_base + off, data, len, is_write);
 }
 
 /* --- MSI-X --------------------------------------------------------------------------------- */
@@ -408,7 +414,10 @@ uint32_t pci_cfg_peek(struct pci_function *f, uint32_t off, uint32_t len)
     return v;
 }
 
-/* 0xCF8 (address, dword accesses only) and 0xCFC-0xCFF (data, any width inside the dword). */
+/*
+ * Offset 0 (address, 0xCF8 on a PC; dword accesses only) and 4-7 (data, 0xCFC-0xCFF; any width
+ * inside the dword).
+ */
 static void pci_conf1_io(void *dev, uint64_t off, void *data, uint32_t len, bool is_write)
 {
     struct pci_bus *b = dev;
@@ -478,14 +487,14 @@ static int place_bars(struct pci_bus *b, struct pci_function *f)
 
         if (bar->kind == PCI_BAR_IO) {
             io = (uint32_t)((io + bar->size - 1) & ~(bar->size - 1));
-            if (io + bar->size > PORT_PCI_IO_BASE + PORT_PCI_IO_SIZE)
+            if (io + bar->size > (uint32_t)b->addrs.io_base + b->addrs.io_size)
                 return -ENOSPC;
             cfg_put(f, reg, 4, io | PCI_BASE_ADDRESS_SPACE_IO);
             io += (uint32_t)bar->size;
             cmd |= PCI_COMMAND_IO;
         } else if (bar->kind != PCI_BAR_NONE) {
             mmio = (mmio + bar->size - 1) & ~(bar->size - 1);
-            if (mmio + bar->size > LAYOUT_PCI_MMIO_BASE + LAYOUT_PCI_MMIO_SIZE)
+            if (mmio + bar->size > b->addrs.mmio_base + b->addrs.mmio_size)
                 return -ENOSPC;
             cfg_put(f, reg, 4, (uint32_t)mmio | (f->cfg[reg] & 0xf));
             if (bar->kind == PCI_BAR_MEM64)
@@ -536,8 +545,8 @@ int pci_add_device(struct pci_bus *b, struct pci_function *f)
 }
 
 int pci_bus_create(struct pci_bus **out, struct bus *pio, struct bus *mmio,
-                   const struct irq_sink *irq, const struct msi_sender *msi,
-                   const struct irq_routes *routes)
+                   const struct pci_bus_addrs *addrs, const struct irq_sink *irq,
+                   const struct msi_sender *msi, const struct irq_routes *routes)
 {
     struct pci_bus *b = calloc(1, sizeof(*b));
     int rc;
@@ -551,26 +560,26 @@ int pci_bus_create(struct pci_bus **out, struct bus *pio, struct bus *mmio,
     b->irq = irq;
     b->msi = msi;
     b->routes = routes;
-    b->mmio_next = LAYOUT_PCI_MMIO_BASE;
-    b->io_next = PORT_PCI_IO_BASE;
+    b->addrs = *addrs;
+    b->mmio_next = addrs->mmio_base;
+    b->io_next = addrs->io_base;
     pci_function_init(&b->host, PCI_HOST_VENDOR, PCI_HOST_DEVICE, PCI_HOST_CLASS, 0,
                       PCI_HOST_VENDOR, PCI_HOST_DEVICE);
     if ((rc = pci_add_device(b, &b->host)))
         goto err_mutex;
-    if ((rc = bus_add(pio, PORT_PCI_CONFIG_ADDR, 8, pci_conf1_io, b, "pci-conf1")))
+    if ((rc = bus_add(pio, addrs->config_port, 8, pci_conf1_io, b, "pci-conf1")))
         goto err_mutex;
-    if ((rc = bus_add(pio, PORT_PCI_IO_BASE, PORT_PCI_IO_SIZE, pci_io_window, b, "pci-io")))
+    if ((rc = bus_add(pio, addrs->io_base, addrs->io_size, pci_io_window, b, "pci-io")))
         goto err_del_conf;
-    if ((rc = bus_add(mmio, LAYOUT_PCI_MMIO_BASE, LAYOUT_PCI_MMIO_SIZE, pci_mmio_window, b,
-                      "pci-mmio")))
+    if ((rc = bus_add(mmio, addrs->mmio_base, addrs->mmio_size, pci_mmio_window, b, "pci-mmio")))
         goto err_del_io;
     *out = b;
     return 0;
 
 err_del_io:
-    bus_del(pio, PORT_PCI_IO_BASE);
+    bus_del(pio, addrs->io_base);
 err_del_conf:
-    bus_del(pio, PORT_PCI_CONFIG_ADDR);
+    bus_del(pio, addrs->config_port);
 err_mutex:
     pthread_mutex_destroy(&b->lock);
 err_free:

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A PCI bus 0 behind a host bridge, reached with configuration mechanism #1 (0xCF8 address,
- * 0xCFC-0xCFF data). Slot 0 is the host bridge; pci_add_device() puts each function in the next
- * slot (single-function devices only, no bridges, no ECAM).
+ * A PCI bus 0 behind a host bridge, reached with configuration mechanism #1 (address at
+ * config_port, data at config_port + 4..7: 0xCF8 and 0xCFC-0xCFF on a PC). Slot 0 is the host
+ * bridge; pci_add_device() puts each function in the next slot (single-function devices only, no
+ * bridges, no ECAM).
  *
  * BARs: the bus registers ONE range per bus for its whole window at creation, MMIO
- * [PCI_MMIO_WINDOW_BASE, +SIZE) and PIO [PCI_IO_WINDOW_BASE, +SIZE), and dispatches each access
- * to whichever function's BAR currently decodes that address. The guest may therefore move BARs
- * (and turn decoding on and off) after bus_freeze(); a BAR placed outside the window decodes
- * nothing. kvmini places every BAR at creation, naturally aligned, from the window's bottom.
+ * [mmio_base, +mmio_size) and PIO [io_base, +io_size) of struct pci_bus_addrs, and dispatches
+ * each access to whichever function's BAR currently decodes that address. The guest may therefore
+ * move BARs (and turn decoding on and off) after bus_freeze(); a BAR placed outside the window
+ * decodes nothing. kvmini places every BAR at creation, naturally aligned, from the window's
+ * bottom.
  *
  * INTx: slot s, pin p (0 = INTA) is wired to IOAPIC pin PCI_INTX_GSI(s, p): 16 + ((s + p) & 7),
  * so pins 16-23 belong to PCI. The ACPI _PRT must say the same.
@@ -26,7 +28,6 @@
 
 #include "firmware/layout.h"
 #include "vmm/core/bus.h"
-#include "vmm/core/irq.h"
 #include "vmm/core/irq.h"
 
 #define PCI_MAX_SLOTS     32
@@ -99,16 +100,26 @@ struct pci_function {
     unsigned int slot;
 };
 
+/* Where the bus sits: its configuration ports and the two windows its BARs are placed in. */
+struct pci_bus_addrs {
+    uint16_t config_port; /* 8 ports: CONFIG_ADDRESS, then CONFIG_DATA at + 4 */
+    uint16_t io_base;     /* I/O BAR window */
+    uint16_t io_size;
+    uint64_t mmio_base; /* memory BAR window; below 4 GiB, as 32-bit BARs are placed in it too */
+    uint64_t mmio_size;
+};
+
 struct pci_bus;
 
 /*
- * Creates bus 0 with its host bridge and registers 0xCF8-0xCFF and both windows on pio/mmio.
- * irq (NULL: no INTx), msi and routes (NULL: MSI-X through msi only) are kept, not copied:
- * they must outlive the bus. 0 or -errno; nothing stays registered on failure.
+ * Creates bus 0 with its host bridge and registers the configuration ports and both windows of
+ * *addrs (copied) on pio/mmio. irq (NULL: no INTx), msi and routes (NULL: MSI-X through msi only)
+ * are kept, not copied: they must outlive the bus. 0 or -errno; nothing stays registered on
+ * failure.
  */
 int pci_bus_create(struct pci_bus **out, struct bus *pio, struct bus *mmio,
-                   const struct irq_sink *irq, const struct msi_sender *msi,
-                   const struct irq_routes *routes);
+                   const struct pci_bus_addrs *addrs, const struct irq_sink *irq,
+                   const struct msi_sender *msi, const struct irq_routes *routes);
 /* Frees the bus (NULL-safe); functions stay the devices' to finalize, before or after. */
 void pci_bus_destroy(struct pci_bus *b);
 

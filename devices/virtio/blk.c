@@ -374,9 +374,7 @@ int blk_create(struct blk **out, struct disk *disk, struct gmem *mem, struct evl
         disk_close(disk);
         return -ENOMEM;
     }
-    b->disk = *disk; /* ours now: the caller's copy no longer closes anything */
-    disk->fd = -1;
-    disk->path = NULL;
+    b->disk = disk_take(disk);
     b->slots = calloc(BLK_QUEUE_SIZE, sizeof(*b->slots));
     if (!b->slots)
         goto err_disk;

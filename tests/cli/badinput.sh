@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Bad input never needs KVM to be diagnosed: each case gets one clear line and its exit status.
-. "$(dirname "$0")/../kvm/lib.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 K="$TINY/hello.elf"

@@ -5,7 +5,7 @@
 # byte-for-byte unchanged, every malformed ring ending in DEVICE_NEEDS_RESET (kvmini keeps running,
 # says so once, and the device works again after a reset), the bench mode's result line, and bad
 # or locked --disk images refused before the guest runs (status 66, one line).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 B="$TINY/blk.elf"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-blk.XXXXXX")

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The console as a person uses it, through a real pty: typing reaches the guest, the Ctrl-A escapes
 # work, and the terminal is given back exactly as it was, after Ctrl-A x and after SIGTERM.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 command -v expect >/dev/null || fail "expect is not installed (make deps installs it)"
 tmp=$(mktemp -d)

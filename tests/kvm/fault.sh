@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # A misbehaving guest: kvmini survives, reports, and ends with the documented status.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 F="$TINY/fault.elf"
 

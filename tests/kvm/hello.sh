@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The smallest end-to-end run: a tiny guest prints over the UART and exits 0 through port 0x501.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 run_kvmini run --kernel "$TINY/hello.elf"
 expect_status 0

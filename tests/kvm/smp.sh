@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Every vCPU runs and checks in (kvmini starts them all at the KVMINI note's 64-bit entry).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 for n in 1 2 4; do
     run_kvmini run --kernel "$TINY/smp.elf" --cpus "$n"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Both boot paths (bzImage through the 64-bit boot protocol, vmlinux through PVH) reach the
 # initramfs's init with what was asked for: vCPUs, memory, command line, an intact initrd.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest bzImage vmlinux initrd.cpio.gz
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # "Boot the kernel you have": Debian's distribution kernel, with its modules packed by the
 # initramfs builder, boots and loads them.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest initrd-debian.cpio.gz
 kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)

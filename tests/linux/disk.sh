@@ -15,7 +15,7 @@
 #      and the host kills kvmini with SIGKILL as soon as it sees the marker. The host: A is
 #      unchanged byte for byte; copies of W and D, after e2fsck -fy (journal replay), hold the
 #      file with that sha256.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest bzImage initrd.cpio.gz
 for tool in e2fsck debugfs sha256sum truncate; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Every way a Linux guest can end gives its documented exit status, and never hangs kvmini.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest bzImage vmlinux initrd.cpio.gz
 K=$GUEST/bzImage I=$GUEST/initrd.cpio.gz

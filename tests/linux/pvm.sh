@@ -6,7 +6,7 @@
 # instruction the emulator lacks (status 81: RIP, instruction bytes), on others it never makes a
 # single VM exit (status 84, after a few seconds: where each vCPU was). Either way kvmini explains
 # PVM. (fault.sh checks both reports with KVMINI_ASSUME_PVM=1 on any KVM.)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest bzImage
 

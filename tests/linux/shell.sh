@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Interactive use: `kvmini run --kernel bzImage --initrd initrd.cpio.gz` gives a busybox shell on
 # the console. Typing goes through the UART's receive interrupt (kvmini's IOAPIC, an MSI).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest bzImage initrd.cpio.gz
 command -v expect >/dev/null || fail "expect is not installed (make deps installs it)"

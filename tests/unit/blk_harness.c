@@ -15,6 +15,7 @@
 #include "tests/unit/unit.h"
 
 const char *const engines[] = { "threads", "io_uring" };
+static const enum disk_engine engine_ids[] = { DISK_ENGINE_THREADS, DISK_ENGINE_IO_URING };
 int nr_engines = 1; /* 2 once blk_harness_main() has seen io_uring work here */
 const char *blk_test_name = "test_blk";
 
@@ -161,6 +162,7 @@ int env_start(struct tenv *e, int engine, const struct topts *o)
     e->size = o->size ? o->size : DISK_SIZE;
     make_image(e->path, sizeof(e->path), o->dir ? o->dir : ".", e->size);
     dopts.path = e->path;
+    dopts.engine = engine_ids[engine];
     rc = disk_open(&disk, &dopts, err, sizeof(err));
     if (rc < 0) {
         unlink(e->path);
@@ -170,7 +172,6 @@ int env_start(struct tenv *e, int engine, const struct topts *o)
     }
     e->r = fake_ring_create(&l);
     ck_assert_int_eq(evloop_init(&e->loop), 0);
-    ck_assert_int_eq(setenv("KVMINI_DISK_ENGINE", engines[engine], 1), 0);
     rc = blk_create(&e->b, &disk, &e->r->mem, &e->loop);
     ck_assert_msg(rc == 0, "blk_create (%s): %s", engines[engine], strerror(-rc));
     ck_assert_str_eq(blk_engine_name(e->b), engines[engine]);

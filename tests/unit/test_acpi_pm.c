@@ -15,6 +15,8 @@
 #define CNT   PORT_ACPI_PM1A_CNT
 #define RESET PORT_ACPI_RESET
 
+static const struct acpi_pm_ports ports = { .pm1a_evt = EVT, .pm1a_cnt = CNT, .reset = RESET };
+
 struct rig {
     struct bus pio;
     struct fake_stop stop;
@@ -26,7 +28,7 @@ static void rig_init(struct rig *r)
     memset(r, 0, sizeof(*r));
     bus_init(&r->pio, "pio");
     fake_stop_init(&r->stop);
-    ck_assert_int_eq(acpi_pm_create(&r->pm, &r->pio, &r->stop.stopper), 0);
+    ck_assert_int_eq(acpi_pm_create(&r->pm, &r->pio, &ports, &r->stop.stopper), 0);
 }
 
 static void rig_fini(struct rig *r)
@@ -188,7 +190,7 @@ START_TEST(create_conflicts_unwind)
     struct bus pio;
 
     rig_init(&r);
-    ck_assert_int_eq(acpi_pm_create(&other, &r.pio, NULL), -EEXIST);
+    ck_assert_int_eq(acpi_pm_create(&other, &r.pio, &ports, NULL), -EEXIST);
     ck_assert_uint_eq(r.pio.nr, 3);
     rig_fini(&r);
 
@@ -196,7 +198,7 @@ START_TEST(create_conflicts_unwind)
     bus_init(&pio, "pio");
     fake_stop_init(&r.stop);
     ck_assert_int_eq(bus_add(&pio, RESET, 1, squat_io, NULL, "squatter"), 0);
-    ck_assert_int_eq(acpi_pm_create(&other, &pio, NULL), -EEXIST);
+    ck_assert_int_eq(acpi_pm_create(&other, &pio, &ports, NULL), -EEXIST);
     ck_assert_uint_eq(pio.nr, 1);
     bus_fini(&pio);
     acpi_pm_destroy(NULL);

@@ -102,12 +102,14 @@ START_TEST(disks)
                      0);
     ck_assert_uint_eq(cfg.nr_disks, 3);
     ck_assert_str_eq(cfg.disks[0].path, "a.img");
-    ck_assert(!cfg.disks[0].readonly && !cfg.disks[0].direct && !cfg.disks[0].serial);
+    ck_assert(!cfg.disks[0].readonly && cfg.disks[0].cache == DISK_CACHE_WRITEBACK &&
+              !cfg.disks[0].serial);
     ck_assert_str_eq(cfg.disks[1].path, "b.img");
     ck_assert(cfg.disks[1].readonly);
     ck_assert_str_eq(cfg.disks[2].path, "/dev/sdz");
     ck_assert_str_eq(cfg.disks[2].serial, "data-1");
-    ck_assert(cfg.disks[2].readonly && !cfg.disks[2].direct); /* the last cache= wins */
+    ck_assert(cfg.disks[2].readonly); /* the last cache= wins: */
+    ck_assert_int_eq(cfg.disks[2].cache, DISK_CACHE_WRITEBACK);
     cli_config_free(&cfg);
     ck_assert_uint_eq(cfg.nr_disks, 0);
 
@@ -133,26 +135,71 @@ START_TEST(disks)
 }
 END_TEST
 
+/* A fake environment for cli_parse_env(): NAME=VALUE pairs. */
+static const char *const *fake_env;
+
+static char *fake_getenv(const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *const *e = fake_env; e && *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=')
+            return (char *)*e + n + 1;
+    return NULL;
+}
+
+static int parse_env(struct vm_config *cfg, char *err, const char *const *env)
+{
+    fake_env = env;
+    return cli_parse_env(cfg, fake_getenv, err, 256);
+}
+
 START_TEST(environment)
 {
     struct vm_config cfg;
     char err[256];
 
-    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k"), 0);
-    ck_assert_int_eq(cli_parse_env(&cfg, NULL, NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk", "a", "--disk", "b"), 0);
+    ck_assert_int_eq(parse_env(&cfg, err, NULL), 0);
     ck_assert(!cfg.assume_pvm);
     ck_assert_uint_eq(cfg.no_exit_seconds, PVM_NO_EXIT_SECONDS);
-    ck_assert_int_eq(cli_parse_env(&cfg, "1", "2", err, sizeof(err)), 0);
+    ck_assert_int_eq(cfg.disks[1].engine, DISK_ENGINE_AUTO);
+    ck_assert_int_eq(
+        parse_env(&cfg, err,
+                  (const char *const[]){ "KVMINI_ASSUME_PVM=1", "KVMINI_NO_EXIT_SECONDS=2",
+                                         "KVMINI_DISK_ENGINE=threads", NULL }),
+        0);
     ck_assert(cfg.assume_pvm);
     ck_assert_uint_eq(cfg.no_exit_seconds, 2);
-    ck_assert_int_eq(cli_parse_env(&cfg, "0", "3600", err, sizeof(err)), 0);
+    ck_assert_int_eq(cfg.disks[0].engine, DISK_ENGINE_THREADS);
+    ck_assert_int_eq(cfg.disks[1].engine, DISK_ENGINE_THREADS);
+    ck_assert_int_eq(
+        parse_env(&cfg, err,
+                  (const char *const[]){ "KVMINI_ASSUME_PVM=0", "KVMINI_NO_EXIT_SECONDS=3600",
+                                         "KVMINI_DISK_ENGINE=io_uring", NULL }),
+        0);
     ck_assert(!cfg.assume_pvm);
     ck_assert_uint_eq(cfg.no_exit_seconds, 3600);
-    const char *bad[] = { "0", "3601", "", "5s", "-1", " 5", "99999999999" };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_int_eq(cli_parse_env(&cfg, NULL, bad[i], err, sizeof(err)), -EINVAL);
+    ck_assert_int_eq(cfg.disks[0].engine, DISK_ENGINE_IO_URING);
+
+    static const char *const bad_seconds[] = {
+        "KVMINI_NO_EXIT_SECONDS=0",
+        "KVMINI_NO_EXIT_SECONDS=3601",
+        "KVMINI_NO_EXIT_SECONDS=",
+        "KVMINI_NO_EXIT_SECONDS=5s",
+        "KVMINI_NO_EXIT_SECONDS=-1",
+        "KVMINI_NO_EXIT_SECONDS= 5",
+        "KVMINI_NO_EXIT_SECONDS=99999999999",
+    };
+    for (size_t i = 0; i < sizeof(bad_seconds) / sizeof(bad_seconds[0]); i++) {
+        ck_assert_int_eq(parse_env(&cfg, err, (const char *const[]){ bad_seconds[i], NULL }),
+                         -EINVAL);
         ck_assert_ptr_nonnull(strstr(err, "KVMINI_NO_EXIT_SECONDS must be 1 to 3600"));
     }
+    ck_assert_int_eq(parse_env(&cfg, err, (const char *const[]){ "KVMINI_DISK_ENGINE=aio", NULL }),
+                     -EINVAL);
+    ck_assert_ptr_nonnull(
+        strstr(err, "KVMINI_DISK_ENGINE must be io_uring or threads (got 'aio')"));
     cli_config_free(&cfg);
 }
 END_TEST

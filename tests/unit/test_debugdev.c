@@ -10,6 +10,14 @@
 #include "tests/unit/fakes.h"
 #include "tests/unit/unit.h"
 
+static const struct debugdev_addrs addrs = {
+    .exit_port = PORT_DEBUG_EXIT,
+    .post_code_port = PORT_POST_CODE,
+    .boot_timer_port = PORT_BOOT_TIMER,
+    .mmio_base = LAYOUT_DEBUG_MMIO,
+    .mmio_size = LAYOUT_DEBUG_MMIO_SIZE,
+};
+
 struct rig {
     struct bus pio, mmio;
     struct fake_stop stop;
@@ -32,7 +40,8 @@ static void rig_init(struct rig *r)
     bus_init(&r->mmio, "mmio");
     fake_stop_init(&r->stop);
     r->start = now_ns();
-    ck_assert_int_eq(debugdev_create(&r->d, &r->pio, &r->mmio, &r->stop.stopper, r->start), 0);
+    ck_assert_int_eq(debugdev_create(&r->d, &r->pio, &r->mmio, &addrs, &r->stop.stopper, r->start),
+                     0);
 }
 
 static void rig_fini(struct rig *r)
@@ -149,11 +158,11 @@ START_TEST(conflicts_leave_nothing_registered)
     bus_init(&pio, "pio");
     bus_init(&mmio, "mmio");
     ck_assert_int_eq(bus_add(&mmio, LAYOUT_DEBUG_MMIO + 0x100, 4, nothing_here, NULL, "x"), 0);
-    ck_assert_int_eq(debugdev_create(&d, &pio, &mmio, NULL, 0), -EEXIST);
+    ck_assert_int_eq(debugdev_create(&d, &pio, &mmio, &addrs, NULL, 0), -EEXIST);
     ck_assert_uint_eq(pio.nr, 0);
     ck_assert_ptr_null(d);
     mmio.frozen = true;
-    ck_assert_int_eq(debugdev_create(&d, &pio, &mmio, NULL, 0), -EPERM);
+    ck_assert_int_eq(debugdev_create(&d, &pio, &mmio, &addrs, NULL, 0), -EPERM);
     ck_assert_uint_eq(pio.nr, 0); /* the port ranges added before the failure were removed */
     debugdev_destroy(NULL);
     bus_fini(&pio);

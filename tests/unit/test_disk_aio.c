@@ -425,14 +425,18 @@ START_TEST(engine_choice)
     int efd;
 
     rig_open(&g, 1, make_file(FSIZE), DISK_CACHE_WRITEBACK, false, 1);
-    setenv("KVMINI_DISK_ENGINE", "threads", 1);
+    /* The disk's own engine, as disk_open() took it from the options. */
+    g.d.engine = DISK_ENGINE_THREADS;
     ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, &efd), 0);
     ck_assert_str_eq(disk_aio_engine_name(a), "threads");
     disk_aio_destroy(a);
-    setenv("KVMINI_DISK_ENGINE", "bogus", 1);
-    ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, &efd), -EINVAL);
-    ck_assert_ptr_null(a);
-    unsetenv("KVMINI_DISK_ENGINE");
+    ck_assert_int_eq(disk_engine_parse("threads", &g.d.engine), 0);
+    ck_assert_int_eq(g.d.engine, DISK_ENGINE_THREADS);
+    ck_assert_int_eq(disk_engine_parse("io_uring", &g.d.engine), 0);
+    ck_assert_int_eq(g.d.engine, DISK_ENGINE_IO_URING);
+    ck_assert_int_eq(disk_engine_parse("bogus", &g.d.engine), -EINVAL);
+    ck_assert_int_eq(disk_engine_parse(NULL, &g.d.engine), 0);
+    ck_assert_int_eq(g.d.engine, DISK_ENGINE_AUTO);
     ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, &efd), 0);
     ck_assert_str_eq(disk_aio_engine_name(a), first_engine == 0 ? "io_uring" : "threads");
     disk_aio_destroy(a);

@@ -12,6 +12,8 @@
 #define DATA PORT_I8042_DATA
 #define CMD  PORT_I8042_CMD
 
+static const struct i8042_ports ports = { .data = DATA, .cmd = CMD };
+
 struct rig {
     struct bus pio;
     struct fake_stop stop;
@@ -23,7 +25,7 @@ static void rig_init(struct rig *r)
     memset(r, 0, sizeof(*r));
     bus_init(&r->pio, "pio");
     fake_stop_init(&r->stop);
-    ck_assert_int_eq(i8042_create(&r->k, &r->pio, &r->stop.stopper), 0);
+    ck_assert_int_eq(i8042_create(&r->k, &r->pio, &ports, &r->stop.stopper), 0);
 }
 
 static void rig_fini(struct rig *r)
@@ -146,7 +148,7 @@ START_TEST(wide_access_and_conflicts)
 
     rig_init(&r);
     ck_assert_int_eq(fake_bus_io(&r.pio, DATA, &v, 4, false), -ENOENT); /* one port each */
-    ck_assert_int_eq(i8042_create(&other, &r.pio, NULL), -EEXIST);
+    ck_assert_int_eq(i8042_create(&other, &r.pio, &ports, NULL), -EEXIST);
     ck_assert_uint_eq(r.pio.nr, 2);
     i8042_destroy(NULL);
     rig_fini(&r);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "devices/rtc.h"
+#include "firmware/layout.h"
 #include "tests/unit/fakes.h"
 #include "tests/unit/unit.h"
 
@@ -47,7 +48,8 @@ static void rig_init_at(struct rig *r, long long t)
     bus_init(&r->pio, "pio");
     r->clock.now.tv_sec = (time_t)t;
     ck_assert_int_eq(
-        rtc_create(&r->r, &r->pio, fake_irq_line(&r->irq, 8), fake_clock_read, &r->clock), 0);
+        rtc_create(&r->r, &r->pio, INDEX, fake_irq_line(&r->irq, 8), fake_clock_read, &r->clock),
+        0);
 }
 
 static void rig_init(struct rig *r)
@@ -419,7 +421,7 @@ START_TEST(host_clock_by_default)
     uint8_t year;
 
     bus_init(&pio, "pio");
-    ck_assert_int_eq(rtc_create(&rtc, &pio, (struct irq_line){ .gsi = 8 }, NULL, NULL), 0);
+    ck_assert_int_eq(rtc_create(&rtc, &pio, INDEX, (struct irq_line){ .gsi = 8 }, NULL, NULL), 0);
     gmtime_r(&now, &want);
     fake_outb(&pio, INDEX, 0x09);
     year = fake_inb(&pio, DATA);
@@ -473,7 +475,8 @@ START_TEST(conflicts_leave_nothing_registered)
     struct rtc *other = NULL;
 
     rig_init(&r);
-    ck_assert_int_eq(rtc_create(&other, &r.pio, (struct irq_line){ 0 }, NULL, NULL), -EEXIST);
+    ck_assert_int_eq(rtc_create(&other, &r.pio, INDEX, (struct irq_line){ 0 }, NULL, NULL),
+                     -EEXIST);
     ck_assert_ptr_null(other);
     ck_assert_uint_eq(r.pio.nr, 1);
     rig_fini(&r);
@@ -481,7 +484,8 @@ START_TEST(conflicts_leave_nothing_registered)
     for (uint64_t port = INDEX; port <= DATA; port++) {
         bus_init(&pio, "pio");
         ck_assert_int_eq(bus_add(&pio, port, 1, dummy_io, NULL, "taken"), 0);
-        ck_assert_int_eq(rtc_create(&other, &pio, (struct irq_line){ 0 }, NULL, NULL), -EEXIST);
+        ck_assert_int_eq(rtc_create(&other, &pio, INDEX, (struct irq_line){ 0 }, NULL, NULL),
+                         -EEXIST);
         ck_assert_uint_eq(pio.nr, 1);
         ck_assert_ptr_eq(bus_find(&pio, port)->fn, dummy_io);
         bus_fini(&pio);

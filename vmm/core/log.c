@@ -56,13 +56,3 @@ void log_info(const char *fmt, ...)
     vlog("", fmt, ap);
     va_end(ap);
 }
-
-void die(int status, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vlog("error: ", fmt, ap);
-    va_end(ap);
-    exit(status);
-}

@@ -9,10 +9,4 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * Prints "kvmini: error: ..." and exits with status. Only before vCPUs start: after that, errors
- * go through the VM's stop path so the terminal is restored and devices are flushed.
- */
-_Noreturn void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 #endif

@@ -19,24 +19,10 @@
 #include "vmm/core/irqroute.h"
 #include "vmm/core/stats.h"
 #include "vmm/core/stop.h"
+#include "vmm/core/vcpu.h"
 
 /* The fixed PC devices (about 11) plus a virtio device and its transport per disk. */
 #define VM_MAX_DEVICES 32
-
-struct vm;
-
-struct vcpu {
-    struct vm *vm;
-    unsigned int index; /* also its APIC id */
-    int fd;
-    struct kvm_run *run;
-    pthread_t thread;
-    bool started;
-    struct kvm_regs boot_regs;
-    struct kvm_sregs boot_sregs;
-    bool wait_for_sipi; /* an AP that sleeps until the BSP sends INIT/SIPI */
-    struct vcpu_stats stats;
-};
 
 struct vm_device {
     const char *name;
@@ -121,16 +107,5 @@ void vm_request_stop(struct vm *vm, enum stop_cause cause, int status);
 
 /* Destroys devices in reverse order, then vCPUs, memory and fds. Safe on a partial VM. */
 void vm_destroy(struct vm *vm);
-
-/* vCPU side (vcpu.c). */
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index);
-int vcpu_set_boot_state(struct vcpu *vcpu);
-int vcpu_start(struct vcpu *vcpu);
-void vcpu_kick(struct vcpu *vcpu);
-void vcpu_destroy(struct vcpu *vcpu);
-
-/* CPUID (cpuid.c): fetched once per VM, specialised per vCPU. */
-int cpuid_init(struct vm *vm);
-int cpuid_apply(struct vm *vm, struct vcpu *vcpu);
 
 #endif

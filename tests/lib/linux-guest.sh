@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Shared by the Linux guest tests. ctest sets KVMINI and GUEST (the directory that
 # `make guest-kernel guest-initrd` fills: bzImage, vmlinux, initrd.cpio.gz, initrd-debian.cpio.gz).
-. "$(dirname "${BASH_SOURCE[0]}")/../kvm/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/guest.sh"
 
 require_guest() {
 	local f
