@@ -160,7 +160,7 @@ int boot_write_tables(const struct gmem *mem, const struct boot_info *info)
     unsigned int n;
     int rc;
 
-    if (len >= LAYOUT_CMDLINE_MAX)
+    if (len >= LAYOUT_CMDLINE_MAX) /* vmm/image.c tells users; this guards the buffer */
         return -E2BIG;
     if (gmem_write(mem, LAYOUT_CMDLINE, cmdline, len + 1) ||
         gmem_write(mem, LAYOUT_BOOT_GDT, boot_gdt, sizeof(boot_gdt)))

@@ -8,7 +8,6 @@
 #define MP_APIC_VERSION  0x14 /* an integrated local APIC */
 #define MP_IOAPIC_VER    0x11 /* what devices/ioapic.c reports */
 #define MP_ISA_IRQS      16
-#define MP_MAX_CPUS      254
 #define MP_CPU_SIGNATURE 0x600 /* family 6; OSes read the real one from CPUID */
 #define MP_CPU_FEATURES  0x201 /* FPU and APIC, for the same reason only a hint */
 
@@ -112,7 +111,7 @@ int mptable_write(const struct gmem *mem, unsigned int nr_cpus)
     struct mp_floating *mpf;
     uint8_t *area;
 
-    if (nr_cpus == 0 || nr_cpus > MP_MAX_CPUS)
+    if (nr_cpus == 0 || nr_cpus > MPTABLE_MAX_CPUS)
         return -EINVAL;
     /* The config table must end before the ACPI tables start. */
     if (total > LAYOUT_ACPI_RSDP - LAYOUT_MPTABLE)

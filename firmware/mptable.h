@@ -14,11 +14,13 @@
 #include "firmware/layout.h"
 #include "vmm/mem/gmem.h"
 
+/* 8-bit APIC ids, 0xff being broadcast and the IOAPIC taking one. */
+#define MPTABLE_MAX_CPUS 254
+
 /*
  * Writes the floating pointer and the configuration table for nr_cpus CPUs (APIC id = index,
- * cpu 0 the bootstrap processor). 0, -EINVAL for 0 CPUs or more than 254 (8-bit APIC ids, 0xff
- * is broadcast), -ENOSPC if the table would run into the ACPI tables, -EFAULT if the area is not
- * guest RAM.
+ * cpu 0 the bootstrap processor). 0, -EINVAL for 0 CPUs or more than MPTABLE_MAX_CPUS, -ENOSPC if
+ * the table would run into the ACPI tables, -EFAULT if the area is not guest RAM.
  */
 int mptable_write(const struct gmem *mem, unsigned int nr_cpus);
 

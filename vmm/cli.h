@@ -9,9 +9,14 @@
 
 #include "devices/disk/disk.h"
 
-#define CLI_DEFAULT_MEM  (128ULL << 20)
-#define CLI_MIN_MEM      (2ULL << 20)
-#define KVMINI_MAX_VCPUS 64 /* the tiny runtime and the boot tables size for this many */
+#define CLI_DEFAULT_MEM (128ULL << 20)
+#define CLI_MIN_MEM     (2ULL << 20)
+/*
+ * kvmini's own vCPU limit, checked with the command line (the tiny runtime sizes its tables for
+ * this many; machine.c asserts the firmware tables can describe them). main.c lowers it to what
+ * KVM allows once /dev/kvm is open.
+ */
+#define KVMINI_MAX_VCPUS 64
 
 enum cli_action {
     CLI_RUN,

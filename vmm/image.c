@@ -71,6 +71,28 @@ static int plan_kernel(struct boot_files *files, const char *kernel, uint64_t ra
     return 0;
 }
 
+/*
+ * The one place that computes how long --append may be: what kvmini passes (LAYOUT_CMDLINE_MAX,
+ * with its NUL), or less if the kernel says so (a bzImage's cmdline_size).
+ */
+static int check_cmdline(const char *cmdline, const struct kernel_plan *plan)
+{
+    size_t len = cmdline ? strlen(cmdline) : 0;
+
+    if (plan->cmdline_max && plan->cmdline_max < LAYOUT_CMDLINE_MAX - 1 &&
+        len > plan->cmdline_max) {
+        log_error("--append is %zu bytes; this kernel accepts at most %llu; shorten it", len,
+                  (unsigned long long)plan->cmdline_max);
+        return EXIT_USAGE;
+    }
+    if (len > LAYOUT_CMDLINE_MAX - 1) {
+        log_error("--append is %zu bytes, longer than the %d kvmini passes; shorten it", len,
+                  LAYOUT_CMDLINE_MAX - 1);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 int boot_files_open(struct boot_files *files, const char *kernel, const char *initrd,
                     const char *cmdline, uint64_t mem_size)
 {
@@ -82,11 +104,8 @@ int boot_files_open(struct boot_files *files, const char *kernel, const char *in
     if ((rc = map_file(&files->kernel, kernel, "kernel")) ||
         (rc = plan_kernel(files, kernel, ram_end)))
         return rc;
-    if (cmdline && files->plan.cmdline_max && strlen(cmdline) > files->plan.cmdline_max) {
-        log_error("--append is %zu bytes; this kernel accepts at most %llu", strlen(cmdline),
-                  (unsigned long long)files->plan.cmdline_max);
-        return EXIT_USAGE;
-    }
+    if ((rc = check_cmdline(cmdline, &files->plan)))
+        return rc;
     if (!initrd)
         return 0;
     if ((rc = map_file(&files->initrd, initrd, "initrd")))

@@ -25,6 +25,9 @@
 #include "vmm/core/log.h"
 #include "vmm/core/pvm.h"
 
+_Static_assert(KVMINI_MAX_VCPUS <= ACPI_MAX_CPUS && KVMINI_MAX_VCPUS <= MPTABLE_MAX_CPUS,
+               "the ACPI and MP tables must describe every vCPU kvmini allows");
+
 /*
  * The machine's map: where each device with more than one range sits. The numbers are
  * firmware/layout.h's, which the ACPI and MP tables describe to the guest too.

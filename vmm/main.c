@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "firmware/layout.h"
 #include "vmm/cli.h"
 #include "vmm/image.h"
 #include "vmm/core/log.h"
@@ -31,11 +30,6 @@ static int check_host_limits(const struct vm_config *cfg)
     if (host && cfg->mem_size > host) {
         log_error("--mem %llu MiB is more than this host's %llu MiB of RAM; give less",
                   (unsigned long long)(cfg->mem_size >> 20), (unsigned long long)(host >> 20));
-        return EXIT_USAGE;
-    }
-    if (cfg->append && strlen(cfg->append) >= LAYOUT_CMDLINE_MAX) {
-        log_error("--append is %zu bytes, longer than the %d kvmini passes; shorten it",
-                  strlen(cfg->append), LAYOUT_CMDLINE_MAX - 1);
         return EXIT_USAGE;
     }
     return 0;

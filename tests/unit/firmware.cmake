@@ -7,6 +7,7 @@
 kvmini_unit_test(test_acpi
     ${CMAKE_SOURCE_DIR}/tests/unit/test_acpi.c
     ${CMAKE_SOURCE_DIR}/firmware/acpi.c
+    ${CMAKE_SOURCE_DIR}/firmware/dsdt.c
     ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c)
 
 # The same binary, run as `test_acpi acpica`, checks the tables with ACPICA's own tools
