@@ -115,6 +115,7 @@ static int parse_uint(const char *s, unsigned int *out)
 
 int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *err, size_t errlen)
 {
+    const char *kvm_device = get("KVMINI_KVM_DEVICE");
     const char *assume_pvm = get("KVMINI_ASSUME_PVM");
     const char *no_exit_seconds = get("KVMINI_NO_EXIT_SECONDS");
     const char *engine_name = get("KVMINI_DISK_ENGINE");
@@ -130,6 +131,7 @@ int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *e
         return fail(err, errlen,
                     "KVMINI_DISK_ENGINE must be io_uring or threads (got '%s'); unset it or fix it",
                     engine_name);
+    cfg->kvm_device = kvm_device && *kvm_device ? kvm_device : "/dev/kvm";
     cfg->assume_pvm = assume_pvm && !strcmp(assume_pvm, "1");
     cfg->no_exit_seconds = seconds;
     for (unsigned int i = 0; i < cfg->nr_disks; i++)

@@ -39,6 +39,7 @@ struct vm_config {
     char *disk_specs[KVMINI_MAX_DISKS];
     unsigned int nr_disks;
     /* From the environment (cli_parse_env), for tests: README lists the variables. */
+    const char *kvm_device;       /* KVMINI_KVM_DEVICE, or /dev/kvm */
     bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */
     unsigned int no_exit_seconds; /* KVMINI_NO_EXIT_SECONDS: see vmm/core/pvm.h */
 };
@@ -51,7 +52,7 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
               char *err, size_t errlen);
 
 /*
- * After cli_parse(): the environment variables kvmini reads (KVMINI_ASSUME_PVM,
+ * After cli_parse(): the environment variables kvmini reads (KVMINI_KVM_DEVICE, KVMINI_ASSUME_PVM,
  * KVMINI_NO_EXIT_SECONDS, KVMINI_DISK_ENGINE), looked up with get (getenv, or a test's), into
  * cfg. The program reads the environment here and nowhere else. 0, or -EINVAL with a one-line
  * message in err.

@@ -43,7 +43,6 @@ int main(int argc, char **argv)
     struct boot_files files;
     struct machine machine;
     struct machine_disks disks = { .n = 0 };
-    const char *kvm_dev = getenv("KVMINI_KVM_DEVICE");
     enum stop_cause cause = STOP_NONE;
     int kvm_fd, stop_status = 0, rc;
     unsigned int max;
@@ -77,7 +76,7 @@ int main(int argc, char **argv)
     if ((rc = machine_open_disks(&disks, &cfg)))
         goto out_files;
 
-    if (kvm_open_checked(kvm_dev ? kvm_dev : "/dev/kvm", &kvm_fd)) {
+    if (kvm_open_checked(cfg.kvm_device, &kvm_fd)) {
         rc = EXIT_NO_KVM;
         goto out_disks;
     }

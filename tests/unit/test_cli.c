@@ -161,14 +161,17 @@ START_TEST(environment)
 
     ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--disk", "a", "--disk", "b"), 0);
     ck_assert_int_eq(parse_env(&cfg, err, NULL), 0);
+    ck_assert_str_eq(cfg.kvm_device, "/dev/kvm");
     ck_assert(!cfg.assume_pvm);
     ck_assert_uint_eq(cfg.no_exit_seconds, PVM_NO_EXIT_SECONDS);
     ck_assert_int_eq(cfg.disks[1].engine, DISK_ENGINE_AUTO);
     ck_assert_int_eq(
         parse_env(&cfg, err,
-                  (const char *const[]){ "KVMINI_ASSUME_PVM=1", "KVMINI_NO_EXIT_SECONDS=2",
-                                         "KVMINI_DISK_ENGINE=threads", NULL }),
+                  (const char *const[]){ "KVMINI_KVM_DEVICE=/tmp/kvm", "KVMINI_ASSUME_PVM=1",
+                                         "KVMINI_NO_EXIT_SECONDS=2", "KVMINI_DISK_ENGINE=threads",
+                                         NULL }),
         0);
+    ck_assert_str_eq(cfg.kvm_device, "/tmp/kvm");
     ck_assert(cfg.assume_pvm);
     ck_assert_uint_eq(cfg.no_exit_seconds, 2);
     ck_assert_int_eq(cfg.disks[0].engine, DISK_ENGINE_THREADS);
