@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "devices/pci/pci.h"
+#include "tests/unit/pci_addrs.h"
 #include "firmware/layout.h"
 #include "vmm/core/irqroute.h"
 #include "tests/unit/unit.h"
@@ -101,14 +102,6 @@ static void tdev_init(struct tdev *d)
     pci_function_use_intx(&d->f);
 }
 
-static const struct pci_bus_addrs addrs = {
-    .config_port = PORT_PCI_CONFIG_ADDR,
-    .io_base = PORT_PCI_IO_BASE,
-    .io_size = PORT_PCI_IO_SIZE,
-    .mmio_base = LAYOUT_PCI_MMIO_BASE,
-    .mmio_size = LAYOUT_PCI_MMIO_SIZE,
-};
-
 static void rig_init(struct rig *r, const struct irq_routes *routes)
 {
     memset(r, 0, sizeof(*r));
@@ -116,8 +109,8 @@ static void rig_init(struct rig *r, const struct irq_routes *routes)
     bus_init(&r->mmio, "mmio");
     r->sink = (struct irq_sink){ .set_level = rig_set_level, .ctx = r };
     r->msi = (struct msi_sender){ .send = rig_msi, .ctx = r };
-    ck_assert_int_eq(pci_bus_create(&r->pci, &r->pio, &r->mmio, &addrs, &r->sink, &r->msi, routes),
-                     0);
+    ck_assert_int_eq(
+        pci_bus_create(&r->pci, &r->pio, &r->mmio, &pc_pci_addrs, &r->sink, &r->msi, routes), 0);
     for (int i = 0; i < 2; i++) {
         tdev_init(&r->dev[i]);
         ck_assert_int_eq(pci_add_device(r->pci, &r->dev[i].f), 0);

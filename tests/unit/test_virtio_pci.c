@@ -10,6 +10,7 @@
 #include <linux/virtio_ids.h>
 
 #include "devices/virtio/virtio_pci.h"
+#include "tests/unit/pci_addrs.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
 #include "vmm/core/irqroute.h"
@@ -93,14 +94,6 @@ static int fake_ioctl(void *ctx, int fd, unsigned long req, void *arg)
     return 0;
 }
 
-static const struct pci_bus_addrs addrs = {
-    .config_port = PORT_PCI_CONFIG_ADDR,
-    .io_base = PORT_PCI_IO_BASE,
-    .io_size = PORT_PCI_IO_SIZE,
-    .mmio_base = LAYOUT_PCI_MMIO_BASE,
-    .mmio_size = LAYOUT_PCI_MMIO_SIZE,
-};
-
 static void rig_init(struct rig *r, bool fast_path)
 {
     memset(r, 0, sizeof(*r));
@@ -113,8 +106,8 @@ static void rig_init(struct rig *r, bool fast_path)
     r->msi = (struct msi_sender){ .send = rig_msi, .ctx = r };
     ck_assert_int_eq(irqroute_init(&r->routes, 5, false, fake_ioctl, &r->kvm), 0);
     r->ops = irqroute_ops(&r->routes);
-    ck_assert_int_eq(pci_bus_create(&r->pci, &r->pio, &r->mmio, &addrs, &r->irq.sink, &r->msi,
-                                    fast_path ? &r->ops : NULL),
+    ck_assert_int_eq(pci_bus_create(&r->pci, &r->pio, &r->mmio, &pc_pci_addrs, &r->irq.sink,
+                                    &r->msi, fast_path ? &r->ops : NULL),
                      0);
     ck_assert_int_eq(
         virtio_dev_init(&r->dev, VIRTIO_ID_RNG, 0, NR_QUEUES, 64, &r->mem, &stub_ops, r), 0);
