@@ -346,12 +346,14 @@ static void print_disk_stats(struct machine *m)
         blk_get_stats(m->blk[i], &st);
         fprintf(stderr,
                 "disk %u (%s): %llu reads %.1f MiB, %llu writes %.1f MiB, %llu flushes, "
-                "%llu discards, %llu write-zeroes, %llu errors, %llu unsupported\r\n",
+                "%llu discards, %llu write-zeroes, %llu errors, %llu unsupported, %.1f MiB bounce "
+                "peak\r\n",
                 i, blk_engine_name(m->blk[i]), (unsigned long long)st.reads,
                 st.bytes_read / 1048576.0, (unsigned long long)st.writes,
                 st.bytes_written / 1048576.0, (unsigned long long)st.flushes,
                 (unsigned long long)st.discards, (unsigned long long)st.write_zeroes,
-                (unsigned long long)st.errors, (unsigned long long)st.unsupported);
+                (unsigned long long)st.errors, (unsigned long long)st.unsupported,
+                st.bounce_bytes_peak / 1048576.0);
     }
 }
 

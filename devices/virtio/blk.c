@@ -13,12 +13,24 @@
 #include "devices/virtio/blk_req.h"
 #include "vmm/core/log.h"
 
+/*
+ * O_DIRECT takes guest buffers only when they are aligned; a request whose buffers are not goes
+ * through a bounce buffer of at most BLK_BOUNCE_CHUNK bytes, one chunk after the other, and at
+ * most BLK_BOUNCE_SLOTS requests bounce at once (the others wait their turn, in order). So
+ * whatever a guest sends, a disk holds at most 8 MiB of bounce memory. The chunk is also the
+ * size_max offered: a driver that keeps to it never makes a buffer larger than one chunk.
+ */
+#define BLK_BOUNCE_CHUNK (1u << 20)
+#define BLK_BOUNCE_SLOTS 8
+
 /* One request in flight: its chain's head, the parsed request and the engine's view of it. */
 struct blk_slot {
     struct disk_req io;
     struct blk_request req;
     uint16_t head;
-    void *bounce; /* O_DIRECT with guest buffers the disk cannot take as they are */
+    void *bounce;       /* O_DIRECT with guest buffers the disk cannot take as they are */
+    size_t bounce_size; /* its size: the request's length, at most BLK_BOUNCE_CHUNK */
+    uint64_t bounced;   /* bytes of the request done through it so far */
     struct iovec bounce_iov;
 };
 
@@ -46,6 +58,11 @@ struct blk {
     struct blk_slot *slots;
     uint16_t free_idx[BLK_QUEUE_SIZE];
     unsigned int nr_free;
+    /* Requests waiting for a bounce buffer, oldest first (a ring of slot indices). */
+    uint16_t bounce_wait[BLK_QUEUE_SIZE];
+    unsigned int wait_head, nr_waiting;
+    unsigned int nr_bouncing; /* bounce buffers allocated */
+    uint64_t bounce_bytes;    /* their size */
     struct blk_stats stats;
 };
 
@@ -61,8 +78,12 @@ static struct blk_slot *slot_get(struct blk *b)
 
 static void slot_put(struct blk *b, struct blk_slot *s)
 {
-    free(s->bounce);
-    s->bounce = NULL;
+    if (s->bounce) {
+        free(s->bounce);
+        s->bounce = NULL;
+        b->nr_bouncing--;
+        b->bounce_bytes -= s->bounce_size;
+    }
     b->free_idx[b->nr_free++] = (uint16_t)(s - b->slots);
 }
 
@@ -129,6 +150,76 @@ static const enum disk_op disk_ops_by_io[] = {
     [BLK_IO_WRITE_ZEROES] = DISK_OP_WRITE_ZEROES,
 };
 
+/* The engine's view of the next piece of s: all of it, or its next chunk through the bounce. */
+static void prepare_io(struct blk_slot *s)
+{
+    struct blk_request *r = &s->req;
+
+    s->io = (struct disk_req){
+        .op = disk_ops_by_io[r->io],
+        .offset = r->offset,
+        .len = r->len,
+        .iov = r->data,
+        .iovcnt = r->nr_data,
+        .cookie = s,
+    };
+    if (s->bounce) {
+        uint64_t left = r->len - s->bounced;
+
+        s->bounce_iov = (struct iovec){ s->bounce, left < s->bounce_size ? left : s->bounce_size };
+        if (r->io == BLK_IO_WRITE)
+            iov_to_buf(r->data, r->nr_data, s->bounced, s->bounce, s->bounce_iov.iov_len);
+        s->io.offset += s->bounced;
+        s->io.iov = &s->bounce_iov;
+        s->io.iovcnt = 1;
+    }
+}
+
+/* Hands s (or its next chunk) to the engine; false if it had to be completed right away. */
+static bool submit_io(struct blk *b, struct blk_slot *s)
+{
+    prepare_io(s);
+    if (disk_aio_submit(b->aio, &s->io)) {
+        complete(b, s, VIRTIO_BLK_S_IOERR, 1); /* cannot happen: depth is the queue size */
+        return false;
+    }
+    return true;
+}
+
+/* Gives s a bounce buffer and starts it; false if it had to be completed right away. */
+static bool bounce_start(struct blk *b, struct blk_slot *s)
+{
+    size_t size = s->req.len < BLK_BOUNCE_CHUNK ? s->req.len : BLK_BOUNCE_CHUNK;
+
+    if (posix_memalign(&s->bounce, b->disk.block_size > 4096 ? b->disk.block_size : 4096, size)) {
+        s->bounce = NULL;
+        complete(b, s, VIRTIO_BLK_S_IOERR, 1);
+        return false;
+    }
+    s->bounce_size = size;
+    s->bounced = 0;
+    b->nr_bouncing++;
+    b->bounce_bytes += size;
+    if (b->bounce_bytes > b->stats.bounce_bytes_peak)
+        b->stats.bounce_bytes_peak = b->bounce_bytes;
+    return submit_io(b, s);
+}
+
+/* Starts waiting requests while bounce buffers are free; returns whether any was completed. */
+static bool bounce_resume(struct blk *b)
+{
+    bool pushed = false;
+
+    while (b->nr_waiting && b->nr_bouncing < BLK_BOUNCE_SLOTS) {
+        struct blk_slot *s = &b->slots[b->bounce_wait[b->wait_head]];
+
+        b->wait_head = (b->wait_head + 1) % BLK_QUEUE_SIZE;
+        b->nr_waiting--;
+        pushed |= !bounce_start(b, s);
+    }
+    return pushed;
+}
+
 /* Hands a parsed request to the engine; false if it had to be completed right away. */
 static bool submit(struct blk *b, struct blk_slot *s)
 {
@@ -139,32 +230,15 @@ static bool submit(struct blk *b, struct blk_slot *s)
         complete(b, s, VIRTIO_BLK_S_OK, 1);
         return false;
     }
-    s->io = (struct disk_req){
-        .op = disk_ops_by_io[r->io],
-        .offset = r->offset,
-        .len = r->len,
-        .iov = r->data,
-        .iovcnt = r->nr_data,
-        .cookie = s,
-    };
     if (data && b->disk.direct && !direct_aligned(b, r)) {
-        if (posix_memalign(&s->bounce, b->disk.block_size > 4096 ? b->disk.block_size : 4096,
-                           r->len)) {
-            s->bounce = NULL;
-            complete(b, s, VIRTIO_BLK_S_IOERR, 1);
-            return false;
-        }
-        if (r->io == BLK_IO_WRITE)
-            iov_to_buf(r->data, r->nr_data, 0, s->bounce, r->len);
-        s->bounce_iov = (struct iovec){ s->bounce, r->len };
-        s->io.iov = &s->bounce_iov;
-        s->io.iovcnt = 1;
+        if (b->nr_bouncing < BLK_BOUNCE_SLOTS)
+            return bounce_start(b, s);
+        /* Its turn comes when a bounce buffer is freed (on_completion), in order. */
+        b->bounce_wait[(b->wait_head + b->nr_waiting++) % BLK_QUEUE_SIZE] =
+            (uint16_t)(s - b->slots);
+        return true;
     }
-    if (disk_aio_submit(b->aio, &s->io)) {
-        complete(b, s, VIRTIO_BLK_S_IOERR, 1); /* cannot happen: depth is the queue size */
-        return false;
-    }
-    return true;
+    return submit_io(b, s);
 }
 
 /* Starts the request in b->chain; returns whether it was completed (pushed) already. */
@@ -178,7 +252,7 @@ static bool start_request(struct blk *b, struct blk_slot *s, bool *malformed)
     case BLK_PARSE_IO:
         return !submit(b, s);
     case BLK_PARSE_GET_ID:
-        n = iov_from_buf(r->data, r->nr_data, b->id, sizeof(b->id));
+        n = iov_from_buf(r->data, r->nr_data, 0, b->id, sizeof(b->id));
         complete(b, s, VIRTIO_BLK_S_OK, (uint32_t)n + 1);
         return true;
     case BLK_PARSE_STATUS:
@@ -234,22 +308,29 @@ static bool process_queue(struct blk *b)
     return pushed;
 }
 
-static void finish_io(struct blk *b, struct blk_slot *s)
+/* A piece of s is done: completes s, or starts its next chunk (returning false then). */
+static bool finish_io(struct blk *b, struct blk_slot *s)
 {
     struct blk_request *r = &s->req;
     uint8_t status = VIRTIO_BLK_S_OK;
     uint32_t written = 1;
 
+    if (s->bounce && s->io.result >= 0) {
+        if (r->io == BLK_IO_READ)
+            iov_from_buf(r->data, r->nr_data, s->bounced, s->bounce, s->bounce_iov.iov_len);
+        s->bounced += s->bounce_iov.iov_len;
+        if (s->bounced < r->len)
+            return !submit_io(b, s);
+    }
     if (s->io.result == -EOPNOTSUPP && r->io == BLK_IO_DISCARD) {
         status = VIRTIO_BLK_S_UNSUPP;
     } else if (s->io.result < 0) {
         status = VIRTIO_BLK_S_IOERR;
     } else if (r->io == BLK_IO_READ) {
-        if (s->bounce)
-            iov_from_buf(r->data, r->nr_data, s->bounce, r->len);
         written += (uint32_t)r->len; /* at most seg_max buffers of a chain below 4 GiB */
     }
     complete(b, s, status, written);
+    return true;
 }
 
 static void on_completion(void *opaque, uint32_t events)
@@ -263,8 +344,10 @@ static void on_completion(void *opaque, uint32_t events)
     pthread_mutex_lock(&b->lock);
     while ((n = disk_aio_reap(b->aio, done, 32, false)) > 0) {
         for (size_t i = 0; i < n; i++)
-            finish_io(b, done[i]->cookie);
-        pushed = true;
+            pushed |= finish_io(b, done[i]->cookie);
+        /* Freed bounce buffers go to waiting requests; chunks and those go to the engine now. */
+        pushed |= bounce_resume(b);
+        disk_aio_kick(b->aio);
     }
     /* Slots came free: chains posted while all were busy may be waiting without a kick. */
     if (pushed && __atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
@@ -310,6 +393,8 @@ static void blk_reset(struct virtio_dev *dev)
         for (size_t i = 0; i < n; i++)
             slot_put(b, done[i]->cookie);
     }
+    for (; b->nr_waiting; b->nr_waiting--, b->wait_head = (b->wait_head + 1) % BLK_QUEUE_SIZE)
+        slot_put(b, &b->slots[b->bounce_wait[b->wait_head]]);
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -330,8 +415,8 @@ static const struct virtio_dev_ops blk_ops = {
 
 static uint64_t offered_features(const struct disk *d)
 {
-    uint64_t f = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
-                 (1ULL << VIRTIO_BLK_F_FLUSH);
+    uint64_t f = (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+                 (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH);
 
     if (d->readonly)
         return f | (1ULL << VIRTIO_BLK_F_RO);
@@ -349,6 +434,7 @@ static void fill_config(struct blk *b)
 
     /* A tail shorter than a logical block cannot be addressed: round the capacity down. */
     c->capacity = htole64((b->disk.size / b->disk.block_size) * block_sectors);
+    c->size_max = htole32(BLK_BOUNCE_CHUNK);
     c->seg_max = htole32(BLK_SEG_MAX);
     c->blk_size = htole32(b->disk.block_size);
     c->num_queues = htole16(1);

@@ -8,38 +8,43 @@
 #define BLK_RANGE_SIZE  sizeof(struct virtio_blk_discard_write_zeroes)
 #define BLK_MAX_SECTOR  (UINT64_MAX >> BLK_SECTOR_SHIFT)
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
+/* Copies up to len bytes between buf and the bytes of iov after the first skip, either way. */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len,
+                       bool into_iov)
 {
     size_t done = 0;
 
     for (unsigned int i = 0; i < n && done < len; i++) {
+        uint8_t *at;
         size_t take;
 
         if (skip >= iov[i].iov_len) {
             skip -= iov[i].iov_len;
             continue;
         }
+        at = (uint8_t *)iov[i].iov_base + skip;
         take = iov[i].iov_len - skip;
         if (take > len - done)
             take = len - done;
-        memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + skip, take);
+        if (into_iov)
+            memcpy(at, (const uint8_t *)buf + done, take);
+        else
+            memcpy((uint8_t *)buf + done, at, take);
         done += take;
         skip = 0;
     }
     return done;
 }
 
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, const void *buf, size_t len)
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
 {
-    size_t done = 0;
+    return iov_copy(iov, n, skip, buf, len, false);
+}
 
-    for (unsigned int i = 0; i < n && done < len; i++) {
-        size_t take = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
-
-        memcpy(iov[i].iov_base, (const uint8_t *)buf + done, take);
-        done += take;
-    }
-    return done;
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
+                    size_t len)
+{
+    return iov_copy(iov, n, skip, (void *)buf, len, true);
 }
 
 /*

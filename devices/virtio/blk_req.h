@@ -68,7 +68,8 @@ enum blk_parse_result blk_parse(const struct vq_chain *c, const struct blk_geome
 
 /* Copies up to len bytes from iov (skipping skip bytes) into buf; returns how many it copied. */
 size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
-/* Copies len bytes of buf into iov (up to its total size); returns how many it copied. */
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, const void *buf, size_t len);
+/* Copies up to len bytes of buf into iov (skipping its first skip bytes); returns how many. */
+size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
+                    size_t len);
 
 #endif

@@ -14,16 +14,20 @@
  * across VMMs; seconds mode needs a known TSC frequency.
  *
  * Keys: bench=randread|randwrite|seqread|seqwrite, qd=N (32; 1 to the queue size), bs=BYTES
- * (4096; a multiple of the block size, at most 1 MiB, qd * bs at most 32 MiB), count=N (default:
+ * (4096; a multiple of the block size, at most 4 MiB, qd * bs at most 32 MiB), count=N (default:
  * 256 MiB worth, at least qd) or seconds=N, tsc_khz=N, seed=N (random offsets, bs-aligned over
- * the whole disk). Sequential ops wrap at the end of the disk. Requests are direct chains (header,
- * data, status) while qd of them fit in the ring, else one indirect descriptor each (the start
- * line says which). Exit 0; 1 when a request failed or nothing completed for 30 s; 2 for bad keys
- * or a write benchmark on a read-only disk; 3 when the device cannot be set up.
+ * the whole disk), align=N (0; every buffer starts N bytes past alignment, 0 to 4095: with
+ * cache=none the device must bounce each request), samebuf (every request uses the same bs bytes
+ * of guest memory, so qd * bs may exceed 32 MiB: a guest asking the host for far more bounce
+ * memory than it has itself). Sequential ops wrap at the end of the disk. Requests are direct
+ * chains (header, data, status) while qd of them fit in the ring, else one indirect descriptor each
+ * (the start line says which). Exit 0; 1 when a request failed or nothing completed for 30 s; 2 for
+ * bad keys or a write benchmark on a read-only disk; 3 when the device cannot be set up.
  */
 #include "guests/tiny/blk.h"
 
-#define BENCH_MAX_BS      (1024 * 1024)
+#define BENCH_MAX_BS      (4 * 1024 * 1024)
+#define BENCH_MAX_ALIGN   4095
 #define BENCH_POOL        (32 * 1024 * 1024) /* qd * bs must fit: 32 x 1 MiB */
 #define BENCH_DEFAULT_MiB 256                /* count defaults to this much data */
 #define HV_LEAF_BASE      0x40000000
@@ -91,6 +95,9 @@ int blk_bench(struct blk *b, const char *cmdline)
     uint64_t qd = cmdline_uint(cmdline, "qd", 32), bs = cmdline_uint(cmdline, "bs", 4096);
     uint64_t count = cmdline_uint(cmdline, "count", 0), secs = cmdline_uint(cmdline, "seconds", 0);
     uint64_t seed = cmdline_uint(cmdline, "seed", 1) | 1, khz = tsc_khz(cmdline, &src);
+    uint64_t align = cmdline_uint(cmdline, "align", 0);
+    bool samebuf = cmdline_get(cmdline, "samebuf", NULL, 0);
+    uint64_t stride = samebuf ? 0 : bs; /* guest memory between two slots' buffers */
     uint64_t blocks, next_seq = 0, issued = 0, done = 0, errors = 0, t0, t1, limit = 0, last;
     uint32_t segs;
     bool writes, indirect = false, stop = false;
@@ -104,13 +111,15 @@ int blk_bench(struct blk *b, const char *cmdline)
         return BLK_EXIT_USAGE;
     }
     writes = op == RANDWRITE || op == SEQWRITE;
-    segs = (uint32_t)((bs + b->size_max - 1) / b->size_max);
+    /* Pieces per request, at most: one more when a misaligned start cuts the first one short. */
+    segs = (uint32_t)((bs + b->size_max - 1) / b->size_max) + (align ? 1 : 0);
     blocks = bs ? b->capacity * SECTOR / bs : 0;
     if (!bs || bs % b->blk_size || bs > BENCH_MAX_BS || !qd || qd > BLK_SLOTS || qd > b->q->size ||
-        qd * bs > BENCH_POOL || segs > b->seg_max || segs + 2 > VQ_IND_MAX) {
-        printf("blk-bench: bad bs=%lu qd=%lu (bs: a multiple of %u up to %u; qd: 1 to %u; "
-               "qd*bs up to %u)\n",
-               bs, qd, b->blk_size, BENCH_MAX_BS, b->q->size, BENCH_POOL);
+        align > BENCH_MAX_ALIGN || (qd - 1) * stride + bs + align > BENCH_POOL ||
+        segs > b->seg_max || segs + 2 > VQ_IND_MAX) {
+        printf("blk-bench: bad bs=%lu qd=%lu align=%lu (bs: a multiple of %u up to %u; qd: 1 to "
+               "%u; qd*bs+align up to %u without samebuf; align up to %u)\n",
+               bs, qd, align, b->blk_size, BENCH_MAX_BS, b->q->size, BENCH_POOL, BENCH_MAX_ALIGN);
         return BLK_EXIT_USAGE;
     }
     if (!blocks) {
@@ -137,13 +146,14 @@ int blk_bench(struct blk *b, const char *cmdline)
         return BLK_EXIT_USAGE;
     }
     if (writes)
-        for (uint64_t i = 0; i < qd * bs; i += 8)
+        for (uint64_t i = 0; i + 8 <= (qd - 1) * stride + bs + align; i += 8)
             *(uint64_t *)(pool + i) = i * 0x9e3779b97f4a7c15ULL;
     for (unsigned int i = 0; i < qd; i++)
         free_slots[nfree++] = (uint16_t)i;
 
-    printf("blk-bench: start op=%s bs=%lu qd=%lu count=%lu seconds=%lu indirect=%u\n", op_names[op],
-           bs, qd, count, secs, indirect);
+    printf("blk-bench: start op=%s bs=%lu qd=%lu count=%lu seconds=%lu indirect=%u align=%lu "
+           "samebuf=%u\n",
+           op_names[op], bs, qd, count, secs, indirect, align, samebuf);
     if (secs)
         limit = secs * khz * 1000;
     t0 = last = rdtsc();
@@ -165,9 +175,13 @@ int blk_bench(struct blk *b, const char *cmdline)
             s = &blk_slots[free_slots[nfree - 1]];
             blk =
                 op == RANDREAD || op == RANDWRITE ? xorshift(&seed) % blocks : next_seq++ % blocks;
-            addr = (uintptr_t)(pool + (s - blk_slots) * bs);
+            addr = (uintptr_t)(pool + (s - blk_slots) * stride + align);
             for (; left; n++) {
+                /* A misaligned start makes one more piece, so that none crosses size_max. */
                 uint32_t l = left > b->size_max ? b->size_max : (uint32_t)left;
+
+                if (n == 0 && align && l == b->size_max)
+                    l -= (uint32_t)align;
 
                 data[n] = (struct vq_buf){ addr, l, !writes };
                 addr += l;

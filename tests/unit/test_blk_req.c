@@ -248,8 +248,13 @@ START_TEST(iov_copies_stop_at_the_end)
     memcpy(mem + 10, "defg", 4);
     ck_assert_uint_eq(iov_to_buf(iov, 2, 2, buf, sizeof(buf)), 5);
     ck_assert_int_eq(memcmp(buf, "cdefg", 5), 0);
-    ck_assert_uint_eq(iov_from_buf(iov, 2, "0123456789", 10), 7);
+    ck_assert_uint_eq(iov_from_buf(iov, 2, 0, "0123456789", 10), 7);
     ck_assert_int_eq(memcmp(mem + 10, "3456", 4), 0);
+    /* With a skip: the first 4 bytes (the whole first buffer and one more) stay. */
+    ck_assert_uint_eq(iov_from_buf(iov, 2, 4, "xyz", 3), 3);
+    ck_assert_int_eq(memcmp(mem, "012", 3), 0);
+    ck_assert_int_eq(memcmp(mem + 10, "3xyz", 4), 0);
+    ck_assert_uint_eq(iov_from_buf(iov, 2, 7, "!", 1), 0);
 }
 END_TEST
 
