@@ -41,6 +41,8 @@ int virtio_dev_init(struct virtio_dev *dev, uint32_t device_id, uint64_t feature
     dev->nr_queues = nr_queues;
     dev->ops = ops;
     dev->priv = priv;
+    dev->reset_warnings = LOG_BUDGET(VIRTIO_NEEDS_RESET_REPORTS,
+                                     "further needs-reset reports of this device are not shown");
     return 0;
 
 err_free:
@@ -111,8 +113,10 @@ uint8_t virtio_get_status(struct virtio_dev *dev)
     return s;
 }
 
-static void log_needs_reset(const struct virtio_dev *dev, const char *why)
+static void log_needs_reset(struct virtio_dev *dev, const char *why)
 {
+    if (!log_budget_take(&dev->reset_warnings))
+        return;
     for (unsigned int i = 0; i < dev->nr_queues; i++) {
         if (dev->queues[i].broken) {
             why = dev->queues[i].broken_why;

@@ -20,6 +20,10 @@
 #include <linux/virtio_config.h>
 
 #include "devices/virtio/virtqueue.h"
+#include "vmm/core/log.h"
+
+/* How many needs-reset cycles of one device are reported, one line each; then they are not. */
+#define VIRTIO_NEEDS_RESET_REPORTS 8
 
 struct virtio_dev;
 
@@ -55,6 +59,7 @@ struct virtio_dev {
     struct virtio_transport transport;
     void *priv;       /* the device type's state */
     const char *name; /* for log lines, e.g. "virtio-blk disk.img"; NULL: by device id */
+    struct log_budget reset_warnings; /* one line per needs-reset, while a guest cycles: bounded */
     pthread_mutex_t lock;
 };
 

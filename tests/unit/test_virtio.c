@@ -6,8 +6,10 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/virtio_ids.h>
 
@@ -324,6 +326,45 @@ START_TEST(needs_reset_raises_config_interrupt)
 }
 END_TEST
 
+/* Counts the lines of f that contain what. */
+static int count_lines(FILE *f, const char *what)
+{
+    char line[512];
+    int n = 0;
+
+    rewind(f);
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    return n;
+}
+
+/* A driver that breaks the device again after every reset cannot flood the host's log. */
+START_TEST(needs_reset_reports_are_bounded)
+{
+    struct rig *g = rig_new();
+    FILE *log = tmpfile();
+    int saved = dup(STDERR_FILENO);
+
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_ge(dup2(fileno(log), STDERR_FILENO), 0);
+    for (int i = 0; i < 1000; i++) {
+        negotiate(g, F_V1);
+        virtio_set_status(&g->dev, S_ACK | S_DRV | S_FOK | S_DOK);
+        virtio_set_needs_reset(&g->dev, "a broken ring");
+        virtio_set_status(&g->dev, 0);
+    }
+    ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+    close(saved);
+    ck_assert_int_eq(g->config_irqs, 1000); /* every cycle still tells the driver */
+    ck_assert_int_eq(count_lines(log, "needs reset: a broken ring"), VIRTIO_NEEDS_RESET_REPORTS);
+    ck_assert_int_eq(count_lines(log, "further needs-reset reports of this device are not shown"),
+                     1);
+    fclose(log);
+    rig_free(g);
+}
+END_TEST
+
 START_TEST(needs_reset_before_driver_ok)
 {
     struct rig *g = rig_new();
@@ -439,6 +480,7 @@ static Suite *virtio_suite(void)
     tcase_add_test(tc, queue_config_rules);
     tcase_add_test(tc, reset_clears_everything);
     tcase_add_test(tc, needs_reset_raises_config_interrupt);
+    tcase_add_test(tc, needs_reset_reports_are_bounded);
     tcase_add_test(tc, needs_reset_before_driver_ok);
     tcase_add_test(tc, failed_activation_needs_reset);
     tcase_add_test(tc, config_space_bounds);

@@ -48,6 +48,15 @@ void log_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+bool log_budget_take(struct log_budget *b)
+{
+    uint64_t n = __atomic_fetch_add(&b->used, 1, __ATOMIC_RELAXED);
+
+    if (n == b->limit)
+        log_warn("%s", b->rest);
+    return n < b->limit;
+}
+
 void log_info(const char *fmt, ...)
 {
     va_list ap;

@@ -16,8 +16,6 @@
 #include "vmm/core/pvm.h"
 #include "vmm/core/vm.h"
 
-#define MAX_UNHANDLED_MMIO_WARNINGS 8
-
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int index)
 {
     int rc;
@@ -104,11 +102,9 @@ static void handle_pio(struct vcpu *vcpu)
 
 static void warn_unhandled_mmio(struct vcpu *vcpu, uint64_t addr, uint32_t len, bool is_write)
 {
-    uint64_t n = __atomic_fetch_add(&vcpu->vm->unhandled_mmio_warnings, 1, __ATOMIC_RELAXED);
-
-    if (n >= MAX_UNHANDLED_MMIO_WARNINGS) {
+    if (!log_budget_take(&vcpu->vm->unmapped_warnings))
         return;
-    } else if (is_write && addr >= LAYOUT_ROM_START && addr < LAYOUT_ROM_END) {
+    if (is_write && addr >= LAYOUT_ROM_START && addr < LAYOUT_ROM_END) {
         log_warn("vCPU %u wrote to read-only memory at %#llx; the write was dropped", vcpu->index,
                  (unsigned long long)addr);
     } else {
@@ -116,9 +112,6 @@ static void warn_unhandled_mmio(struct vcpu *vcpu, uint64_t addr, uint32_t len, 
                  is_write ? "wrote" : "read", len, (unsigned long long)addr,
                  is_write ? "the write was dropped" : "it reads all ones");
     }
-    if (n + 1 == MAX_UNHANDLED_MMIO_WARNINGS)
-        log_warn("further accesses to unmapped guest addresses are not reported (--stats "
-                 "counts them)");
 }
 
 static void handle_mmio(struct vcpu *vcpu)

@@ -174,6 +174,8 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
     pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_cond_init(&vm->stop_cond, NULL);
     vm->stopper = (struct stopper){ .request = vm_stopper, .ctx = vm };
+    vm->unmapped_warnings = LOG_BUDGET(8, "further accesses to unmapped guest addresses are not "
+                                          "reported (--stats counts them)");
     bus_init(&vm->pio, "pio");
     bus_init(&vm->mmio, "mmio");
 

@@ -17,6 +17,7 @@
 #include "vmm/mem/gmem.h"
 #include "vmm/core/irq.h"
 #include "vmm/core/irqroute.h"
+#include "vmm/core/log.h"
 #include "vmm/core/stats.h"
 #include "vmm/core/stop.h"
 #include "vmm/core/vcpu.h"
@@ -72,7 +73,7 @@ struct vm {
     int no_exit_timer_fd;         /* PVM hosts: the no-exit watch (vmm/core/pvm.h), or -1 */
     unsigned int no_exit_seconds; /* PVM hosts: how long a guest may go without one */
     bool stats_enabled;
-    uint64_t unhandled_mmio_warnings; /* atomically counted, to rate-limit warnings */
+    struct log_budget unmapped_warnings; /* accesses to unmapped addresses: a guest can loop */
 
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
