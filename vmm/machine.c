@@ -245,26 +245,25 @@ static int write_firmware_tables(struct machine *m, uint64_t *rsdp)
     return mptable_write(&m->vm.mem, m->vm.nr_vcpus);
 }
 
-static int load_guest(struct machine *m, const struct vm_config *cfg,
-                      const struct boot_files *files)
+static int load_guest(struct machine *m, const struct vm_config *cfg, struct boot_files *files)
 {
     struct vm *vm = &m->vm;
     const struct kernel_plan *plan = &files->plan;
     struct boot_info info = {
         .cmdline = cfg->append,
         .initrd_addr = files->initrd_addr,
-        .initrd_size = files->initrd.data ? files->initrd.size : 0,
+        .initrd_size = files->initrd.size,
         .setup_header = plan->setup_header,
         .setup_header_len = plan->setup_header_len,
     };
     int rc;
 
-    if (kernel_plan_load(plan, files->kernel.data, &vm->mem) ||
-        (info.initrd_size &&
-         gmem_write(&vm->mem, info.initrd_addr, files->initrd.data, info.initrd_size))) {
-        log_error("kernel or initrd does not fit in guest memory; give more --mem");
+    if (kernel_plan_load(plan, files->kernel.data, &vm->mem)) {
+        log_error("the kernel does not fit in guest memory; give more --mem");
         return EXIT_BAD_IMAGE;
     }
+    if ((rc = boot_files_load_initrd(files, &vm->mem)))
+        return rc;
     if ((rc = write_firmware_tables(m, &info.rsdp_addr))) {
         log_error("cannot write the ACPI and MP tables: %s", strerror(-rc));
         return EXIT_VMM_ERROR;
@@ -297,7 +296,7 @@ static int load_guest(struct machine *m, const struct vm_config *cfg,
 }
 
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
-                   const struct boot_files *files, struct machine_disks *disks, uint64_t started_ns)
+                   struct boot_files *files, struct machine_disks *disks, uint64_t started_ns)
 {
     int rc;
 

@@ -46,8 +46,7 @@ void machine_close_disks(struct machine_disks *disks);
  * the exit status to use; on failure call machine_destroy() and machine_close_disks().
  */
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
-                   const struct boot_files *files, struct machine_disks *disks,
-                   uint64_t started_ns);
+                   struct boot_files *files, struct machine_disks *disks, uint64_t started_ns);
 
 /* After the run: restores the terminal, prints why the VM stopped and --stats. */
 void machine_finish(struct machine *m, enum stop_cause cause, int status);

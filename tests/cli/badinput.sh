@@ -39,6 +39,14 @@ expect_status 64
 expect_err "KVMINI_NO_EXIT_SECONDS must be 1 to 3600 (got 'soon')"
 expect_one_error_line
 
+# A kernel that is shorter than it was when kvmini measured it (truncated meanwhile): a sysfs file
+# says it has 4096 bytes and holds a few. kvmini reads the kernel into its own memory, so this is a
+# clear error, not a SIGBUS later while the loader reads a mapping past the file's end.
+run_kvmini run --kernel /sys/kernel/uevent_seqnum
+expect_status 65
+expect_err "shrank while kvmini read it"
+expect_one_error_line
+
 # Kernel files.
 run_kvmini run --kernel "$tmp/missing.elf"
 expect_status 66
