@@ -60,8 +60,10 @@ struct console;
 
 /*
  * Sets up the console on in_fd/out_fd (usually 0 and 1; in_fd -1 means no input). Puts in_fd in
- * raw mode if it is a terminal. Does not read input until console_attach(). The fds stay the
- * caller's. Call before evloop_start(). 0 or -errno (the terminal is left untouched).
+ * raw mode if it is a terminal, and until console_restore() a fatal signal (SIGSEGV, SIGBUS,
+ * SIGABRT, ...) puts it back before kvmini dies of it. Does not read input until console_attach().
+ * The fds stay the caller's. Call before evloop_start(). 0 or -errno (the terminal is left
+ * untouched).
  */
 int console_create(struct console **out, struct evloop *loop, const struct stopper *stop, int in_fd,
                    int out_fd);
@@ -78,10 +80,7 @@ ssize_t console_write(struct console *c, const void *buf, size_t len);
 /* The sink has room again. Any thread, lock-free: it only wakes the loop through an eventfd. */
 void console_rx_ready(struct console *c);
 
-/*
- * Puts the terminal back as console_create() found it. Idempotent and async-signal-safe (one
- * tcsetattr), so it may run from atexit and fatal signal handlers too. NULL-safe.
- */
+/* Puts the terminal back as console_create() found it. Idempotent (one tcsetattr). NULL-safe. */
 void console_restore(struct console *c);
 
 /* Restores the terminal, stops watching, frees (NULL-safe). With the loop stopped or on it. */

@@ -48,6 +48,7 @@ int main(int argc, char **argv)
     unsigned int max;
     uint64_t started_ns = stats_now_ns();
 
+    vm_block_stop_signals();
     memset(&files, 0, sizeof(files));
     /* A closed stdout must surface as a write error, not kill kvmini with the guest mid-write. */
     signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The console as a person uses it, through a real pty: typing reaches the guest, the Ctrl-A escapes
-# work, and the terminal is given back exactly as it was, after Ctrl-A x and after SIGTERM.
+# work, and the terminal is given back exactly as it was: after Ctrl-A x, after SIGTERM (also one
+# that comes while the VM is still being set up), and after a fatal signal.
 . "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 command -v expect >/dev/null || fail "expect is not installed (make deps installs it)"
@@ -41,4 +42,15 @@ expect "status=143" {} timeout { puts "SIGTERM did not end kvmini with 143"; exi
 expect eof
 EXP
 cmp -s "$tmp/before2" "$tmp/after2" || fail "terminal settings not restored after SIGTERM"
+
+# SIGTERM while kvmini is still setting the VM up (loading a 128 MiB initrd, the terminal already
+# raw): the VM then stops the orderly way (143) and the terminal comes back, instead of kvmini
+# dying half-way with the terminal left raw.
+truncate -s 128M "$tmp/initrd.img"
+"$SRC/tests/lib/tty-check.py" setup "$KVMINI" run --kernel "$ECHO_ELF" --initrd "$tmp/initrd.img" \
+    --mem 256M || fail "SIGTERM during set-up"
+# A fatal signal (as a crash would raise) while the guest runs: the terminal still comes back,
+# and kvmini still dies of it.
+"$SRC/tests/lib/tty-check.py" fatal "echo: ready" "$KVMINI" run --kernel "$ECHO_ELF" ||
+    fail "a fatal signal left the terminal raw"
 echo "PASS"

@@ -281,21 +281,32 @@ static void kick_handler(int sig)
  * SIGINT/SIGTERM/SIGHUP are blocked in every thread and read from a signalfd on the event loop,
  * so a stop always takes the same orderly path. SIGUSR1 kicks a vCPU thread out of KVM_RUN.
  */
+static void stop_signal_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+void vm_block_stop_signals(void)
+{
+    sigset_t set;
+
+    stop_signal_set(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static int setup_signals(struct vm *vm)
 {
     struct sigaction sa = { .sa_handler = kick_handler };
     sigset_t stop_set;
     int rc;
 
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    sigaddset(&stop_set, SIGHUP);
-    sigaddset(&stop_set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    vm_block_stop_signals(); /* main() did already; a VM in another program may not have */
     sigaction(SIGUSR1, &sa, NULL);
-
-    sigdelset(&stop_set, SIGUSR1);
+    stop_signal_set(&stop_set);
     vm->signal_fd = signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (vm->signal_fd < 0)
         return -errno;

@@ -100,6 +100,14 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
 /* Registers dev to be destroyed, in reverse order of registration, when the VM is. */
 int vm_add_device(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev));
 
+/*
+ * Blocks SIGINT, SIGTERM, SIGHUP (and SIGUSR1, the vCPU kick) in the calling thread and the threads
+ * it starts. Call first thing in main(): one that arrives while the VM is being set up then waits
+ * for vm_run()'s signalfd and stops the VM the orderly way (the terminal restored), instead of
+ * killing kvmini half-way.
+ */
+void vm_block_stop_signals(void);
+
 /* Freezes the buses, starts the event loop and the vCPUs, and waits for a stop request. */
 int vm_run(struct vm *vm, enum stop_cause *cause, int *status);
 
