@@ -10,6 +10,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "devices/outbuf.h"
+
 /* Bytes read from stdin at a time; also what may wait for the sink, so keep it small. */
 #define CONSOLE_CHUNK 256
 
@@ -17,7 +19,8 @@ struct console {
     struct evloop *loop;
     struct stopper stop;
     struct console_input sink;
-    int in_fd, out_fd;
+    int in_fd;
+    struct outbuf *out;
     int wake_fd; /* eventfd: rx_ready from vCPU threads, and self-pumping of unpollable input */
 
     bool tty_saved;
@@ -212,6 +215,15 @@ static void arm_tty_rescue(const struct console *c)
         sigaction(fatal_signals[i], &sa, NULL);
 }
 
+/* The output has room again after a short console_write(): tell whoever writes. Loop thread. */
+static void console_out_room(void *opaque)
+{
+    struct console *c = opaque;
+
+    if (c->attached && c->sink.output_room)
+        c->sink.output_room(c->sink.ctx);
+}
+
 int console_create(struct console **out, struct evloop *loop, const struct stopper *stop, int in_fd,
                    int out_fd)
 {
@@ -226,12 +238,13 @@ int console_create(struct console **out, struct evloop *loop, const struct stopp
     if (stop)
         c->stop = *stop;
     c->in_fd = in_fd;
-    c->out_fd = out_fd;
 
+    if ((rc = outbuf_create(&c->out, loop, out_fd, console_out_room, c)))
+        goto err_free;
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd < 0) {
         rc = -errno;
-        goto err_free;
+        goto err_out;
     }
     rc = evloop_add(loop, c->wake_fd, EPOLLIN, console_on_wake, c);
     if (rc)
@@ -259,6 +272,8 @@ err_del:
     evloop_del(loop, c->wake_fd);
 err_close:
     close(c->wake_fd);
+err_out:
+    outbuf_destroy(c->out, 0);
 err_free:
     free(c);
     return rc;
@@ -288,31 +303,14 @@ int console_attach(struct console *c, const struct console_input *sink)
     return 0;
 }
 
-ssize_t console_write(struct console *c, const void *buf, size_t len)
+size_t console_write(struct console *c, const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-    size_t done = 0;
+    return outbuf_write(c->out, buf, len);
+}
 
-    while (done < len) {
-        ssize_t n = write(c->out_fd, p + done, len - done);
-
-        if (n > 0) {
-            done += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* Someone else made stdout non-blocking; we still owe the guest a full write. */
-            struct pollfd pfd = { .fd = c->out_fd, .events = POLLOUT };
-
-            if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-                return -errno;
-            continue;
-        }
-        return n < 0 ? -errno : -EIO;
-    }
-    return (ssize_t)len;
+size_t console_output_room(struct console *c)
+{
+    return outbuf_room(c->out);
 }
 
 void console_rx_ready(struct console *c)
@@ -336,5 +334,6 @@ void console_destroy(struct console *c)
     evloop_del(c->loop, c->wake_fd);
     close(c->wake_fd);
     console_restore(c);
+    outbuf_destroy(c->out, CONSOLE_FLUSH_MS);
     free(c);
 }

@@ -5,7 +5,9 @@
  * Input is read on the event loop, run through the Ctrl-A escape filter and handed to a
  * console_input (the UART, though the console does not know that). When the sink takes only part
  * of it, the console stops reading stdin until console_rx_ready() says there is room: the kernel's
- * pipe or tty buffer is the only queue, never our memory. Output goes to stdout, written fully.
+ * pipe or tty buffer is the only queue, never our memory. Output goes to stdout through an outbuf
+ * (devices/outbuf.h): never blocking, at most OUTBUF_CAP bytes waiting, and when those are full
+ * console_write() takes less and the sink's output_room says when there is room again.
  *
  * If stdin is a terminal it is put in raw mode (no echo, no line editing, no signals, no output
  * post-processing: the guest sends its own \r\n) until console_restore().
@@ -32,6 +34,8 @@
 /* Where typed bytes go. receive() returns how many leading bytes it took, or -errno. */
 struct console_input {
     int (*receive)(void *ctx, const uint8_t *buf, size_t len);
+    /* Optional: console_write() took less than offered, and now there is room. Loop thread. */
+    void (*output_room)(void *ctx);
     void *ctx;
 };
 
@@ -58,6 +62,8 @@ size_t console_escape_filter(struct console_escape *esc, const uint8_t *in, size
 
 struct console;
 
+#define CONSOLE_FLUSH_MS 500
+
 /*
  * Sets up the console on in_fd/out_fd (usually 0 and 1; in_fd -1 means no input). Puts in_fd in
  * raw mode if it is a terminal, and until console_restore() a fatal signal (SIGSEGV, SIGBUS,
@@ -74,8 +80,11 @@ int console_create(struct console **out, struct evloop *loop, const struct stopp
  */
 int console_attach(struct console *c, const struct console_input *sink);
 
-/* Writes all of buf to out_fd (retries on EINTR, waits on EAGAIN). len, or -errno. Any thread. */
-ssize_t console_write(struct console *c, const void *buf, size_t len);
+/* Takes up to len bytes of buf for out_fd without ever blocking; how many. Any thread. */
+size_t console_write(struct console *c, const void *buf, size_t len);
+
+/* How many bytes console_write() would take now. Any thread. */
+size_t console_output_room(struct console *c);
 
 /* The sink has room again. Any thread, lock-free: it only wakes the loop through an eventfd. */
 void console_rx_ready(struct console *c);
@@ -83,7 +92,11 @@ void console_rx_ready(struct console *c);
 /* Puts the terminal back as console_create() found it. Idempotent (one tcsetattr). NULL-safe. */
 void console_restore(struct console *c);
 
-/* Restores the terminal, stops watching, frees (NULL-safe). With the loop stopped or on it. */
+/*
+ * Restores the terminal, writes what output still waits for up to CONSOLE_FLUSH_MS (a reader that
+ * has stopped reading gets no more), stops watching, frees (NULL-safe). With the loop stopped or
+ * on it.
+ */
 void console_destroy(struct console *c);
 
 #endif

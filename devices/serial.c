@@ -167,6 +167,12 @@ static uint8_t serial_rx_pop(struct serial *s)
     return b;
 }
 
+/* Whether THR counts as empty: the host can take a byte now (or, in loopback, always). */
+static bool serial_thr_empty(const struct serial *s)
+{
+    return (s->mcr & MCR_LOOP) || !s->out.room || s->out.room(s->out.ctx) > 0;
+}
+
 static void serial_transmit(struct serial *s, uint8_t b)
 {
     if (s->mcr & MCR_LOOP) {
@@ -174,13 +180,13 @@ static void serial_transmit(struct serial *s, uint8_t b)
             s->lsr_err |= LSR_OE;
     } else if (s->out.write) {
         /*
-         * Written under the lock so bytes leave in the order the guest wrote them. A slow sink
-         * stalls this vCPU (and host input meanwhile), which is what a real slow line does too.
+         * Under the lock, so bytes leave in the order the guest wrote them; the write never
+         * blocks. A byte sent while THRE was clear is lost, as on hardware: drivers wait for THRE.
          */
         (void)s->out.write(s->out.ctx, &b, 1);
     }
-    /* The byte is gone at once, so THR is empty again: the THRE interrupt comes right back. */
-    s->thr_ipending = true;
+    /* The byte is gone at once: THR is empty again unless the host is full (then see room). */
+    s->thr_ipending = serial_thr_empty(s);
 }
 
 static void serial_write_fcr(struct serial *s, uint8_t v, bool *notify)
@@ -218,7 +224,7 @@ static void serial_write_reg(struct serial *s, unsigned reg, uint8_t v, bool *no
         s->ier = v & IER_MASK;
         /* Enabling THRI while THR is empty raises it at once; Linux tests for exactly this. */
         if ((old ^ s->ier) & IER_THRI)
-            s->thr_ipending = s->ier & IER_THRI;
+            s->thr_ipending = (s->ier & IER_THRI) && serial_thr_empty(s);
         break;
     case REG_IIR:
         serial_write_fcr(s, v, notify);
@@ -263,7 +269,8 @@ static uint8_t serial_read_reg(struct serial *s, unsigned reg, bool *notify)
     case REG_MCR:
         return s->mcr;
     case REG_LSR:
-        v = LSR_THRE | LSR_TEMT | s->lsr_err | (s->rx_count ? LSR_DR : 0);
+        v = (serial_thr_empty(s) ? LSR_THRE | LSR_TEMT : 0) | s->lsr_err |
+            (s->rx_count ? LSR_DR : 0);
         s->lsr_err = 0;
         return v;
     case REG_MSR:
@@ -320,6 +327,14 @@ int serial_receive(struct serial *s, const uint8_t *buf, size_t len)
     serial_update_irq(s);
     pthread_mutex_unlock(&s->lock);
     return (int)n;
+}
+
+void serial_output_room(struct serial *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->thr_ipending = true;
+    serial_update_irq(s);
+    pthread_mutex_unlock(&s->lock);
 }
 
 int serial_create(struct serial **out, struct bus *pio, uint16_t base, struct irq_line irq,

@@ -54,9 +54,19 @@ static const struct debugdev_addrs debugdev_addrs = {
 };
 
 /* Glue between the console and the serial port, neither of which knows the other. */
-static ssize_t to_console(void *ctx, const void *buf, size_t len)
+static size_t to_console(void *ctx, const void *buf, size_t len)
 {
     return console_write(ctx, buf, len);
+}
+
+static size_t console_room(void *ctx)
+{
+    return console_output_room(ctx);
+}
+
+static void console_has_room(void *ctx)
+{
+    serial_output_room(ctx);
 }
 
 static void serial_has_room(void *ctx)
@@ -137,11 +147,15 @@ static int add_console_and_serial(struct machine *m)
         return rc;
     m->console = con;
 
-    out = (struct serial_output){ .write = to_console, .rx_ready = serial_has_room, .ctx = con };
+    out = (struct serial_output){
+        .write = to_console, .room = console_room, .rx_ready = serial_has_room, .ctx = con
+    };
     if ((rc = serial_create(&serial, &vm->pio, PORT_COM1, irq_line(vm, GSI_COM1), &out)) ||
         (rc = adopt(vm, "serial", serial, destroy_serial)))
         return rc;
-    in = (struct console_input){ .receive = to_serial, .ctx = serial };
+    in = (struct console_input){ .receive = to_serial,
+                                 .output_room = console_has_room,
+                                 .ctx = serial };
     return console_attach(con, &in);
 }
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The console as a person uses it, through a real pty: typing reaches the guest, the Ctrl-A escapes
 # work, and the terminal is given back exactly as it was: after Ctrl-A x, after SIGTERM (also one
-# that comes while the VM is still being set up), and after a fatal signal.
+# that comes while the VM is still being set up), and after a fatal signal; and a guest flooding
+# its console while nothing reads kvmini's output cannot hold up a stop.
 . "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 command -v expect >/dev/null || fail "expect is not installed (make deps installs it)"
@@ -49,6 +50,36 @@ cmp -s "$tmp/before2" "$tmp/after2" || fail "terminal settings not restored afte
 truncate -s 128M "$tmp/initrd.img"
 "$SRC/tests/lib/tty-check.py" setup "$KVMINI" run --kernel "$ECHO_ELF" --initrd "$tmp/initrd.img" \
     --mem 256M || fail "SIGTERM during set-up"
+# A guest flooding COM1 (4 KiB per exit, ignoring THRE) while nothing reads kvmini's stdout: the
+# stop still completes at once (kvmini drops what its stdout cannot take; nothing waits for it).
+mkfifo "$tmp/stalled"
+exec {stalled}<>"$tmp/stalled" # a reader that never reads
+"$KVMINI" run --kernel "$TINY/fault.elf" --append fault=flood >"$tmp/stalled" 2>"$tmp/flood.err" \
+    </dev/null &
+pid=$!
+# Until kvmini has written a whole pipe's worth (64 KiB) and the FIFO is full, then a little more.
+for _ in $(seq 600); do
+    written=$(sed -n 's/^wchar: //p' "/proc/$pid/io" 2>/dev/null)
+    [ "${written:-0}" -lt 65536 ] || break
+    sleep 0.1
+done
+[ "${written:-0}" -ge 65536 ] || fail "the flooding guest wrote only ${written:-0} bytes in 60 s"
+sleep 1
+kill -TERM "$pid"
+for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    fail "kvmini did not stop within 10 s of SIGTERM while nobody read its output"
+fi
+status=0
+wait "$pid" || status=$?
+exec {stalled}>&-
+[ "$status" = 143 ] || fail "flood with a stalled reader: status $status, expected 143 ($(cat "$tmp/flood.err"))"
+echo "flood with a stalled reader: SIGTERM ended kvmini (143)"
+
 # A fatal signal (as a crash would raise) while the guest runs: the terminal still comes back,
 # and kvmini still dies of it.
 "$SRC/tests/lib/tty-check.py" fatal "echo: ready" "$KVMINI" run --kernel "$ECHO_ELF" ||

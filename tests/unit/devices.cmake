@@ -14,6 +14,7 @@ kvmini_unit_test(test_serial
 kvmini_unit_test(test_console
     ${CMAKE_SOURCE_DIR}/tests/unit/test_console.c
     ${CMAKE_SOURCE_DIR}/devices/console.c
+    ${CMAKE_SOURCE_DIR}/devices/outbuf.c
     ${CMAKE_SOURCE_DIR}/devices/serial.c
     ${KVMINI_DEV_FAKES}
     LIBS Threads::Threads)

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/console.h"
+#include "devices/outbuf.h"
 #include "devices/serial.h"
 #include "firmware/layout.h"
 #include "tests/unit/fakes.h"
@@ -91,8 +94,14 @@ END_TEST
 struct sink {
     uint8_t got[8192];
     size_t n;
-    size_t room; /* bytes it will still take before refusing */
+    size_t room;      /* bytes it will still take before refusing */
+    int output_rooms; /* calls of output_room */
 };
+
+static void sink_output_room(void *ctx)
+{
+    ((struct sink *)ctx)->output_rooms++;
+}
 
 static int sink_receive(void *ctx, const uint8_t *buf, size_t len)
 {
@@ -126,7 +135,9 @@ static void rig_init(struct rig *r, int in_fd)
     if (in_fd == -2)
         in_fd = r->in[0];
     ck_assert_int_eq(console_create(&r->c, &r->loop, &r->stop.stopper, in_fd, r->out[1]), 0);
-    ci = (struct console_input){ .receive = sink_receive, .ctx = &r->sink };
+    ci = (struct console_input){ .receive = sink_receive,
+                                 .output_room = sink_output_room,
+                                 .ctx = &r->sink };
     ck_assert_int_eq(console_attach(r->c, &ci), 0);
 }
 
@@ -140,14 +151,25 @@ static void rig_fini(struct rig *r)
     }
 }
 
-/* The console's eventfd: the one watched fd that is not its input. */
-static int wake_fd(struct rig *r, int in_fd)
+/* A watched fd other than in_fd: a pipe (the output's own O_NONBLOCK one) or not (the eventfd). */
+static int watched_fd(struct evloop *loop, int in_fd, bool pipe_end)
 {
+    struct stat st;
+
     for (int i = 0; i < EVLOOP_MAX_SOURCES; i++) {
-        if (r->loop.sources[i].in_use && r->loop.sources[i].fd != in_fd)
-            return r->loop.sources[i].fd;
+        int fd = loop->sources[i].fd;
+
+        if (loop->sources[i].in_use && fd != in_fd && fstat(fd, &st) == 0 &&
+            S_ISFIFO(st.st_mode) == pipe_end)
+            return fd;
     }
     return -1;
+}
+
+/* The console's eventfd. */
+static int wake_fd(struct rig *r, int in_fd)
+{
+    return watched_fd(&r->loop, in_fd, false);
 }
 
 START_TEST(backpressure_stops_and_resumes_input)
@@ -292,34 +314,73 @@ START_TEST(regular_file_input_is_pumped_with_backpressure)
 }
 END_TEST
 
-static void *drain(void *arg)
+static uint8_t pattern_byte(size_t i)
 {
-    int fd = *(int *)arg;
-    size_t total = 0;
-    char buf[4096];
-    ssize_t n;
-
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-        total += (size_t)n;
-    return (void *)total;
+    return (uint8_t)(i * 7 + i / 251);
 }
 
-START_TEST(write_is_complete_even_on_nonblocking_out)
+/*
+ * A reader that stops reading never blocks whoever writes (a vCPU, under the UART's lock): the
+ * console takes what the pipe and its own OUTBUF_CAP bytes hold and refuses the rest at once.
+ * When the reader comes back, the loop writes what waited, in order, and output_room says so.
+ */
+START_TEST(stalled_reader_never_blocks_the_writer)
 {
+    size_t len = 1 << 20, taken, got = 0;
+    uint8_t *big = malloc(len), buf[65536];
     struct rig r;
-    size_t len = 256 * 1024;
-    char *big = calloc(1, len);
-    pthread_t t;
-    void *total;
+    int out_watch;
+
+    for (size_t i = 0; i < len; i++)
+        big[i] = pattern_byte(i);
+    rig_init(&r, -1);
+    ck_assert_int_eq(fcntl(r.out[0], F_SETFL, O_NONBLOCK), 0);
+    out_watch = watched_fd(&r.loop, -1, true);
+    ck_assert_int_ge(out_watch, 0);
+
+    taken = console_write(r.c, big, len); /* nobody reads yet */
+    ck_assert_uint_ge(taken, OUTBUF_CAP);
+    ck_assert_uint_lt(taken, len);
+    ck_assert_uint_eq(console_output_room(r.c), 0);
+    ck_assert_uint_eq(console_write(r.c, big + taken, 1), 0);
+    ck_assert_int_eq(r.sink.output_rooms, 0);
+
+    /* The reader is back: each EPOLLOUT moves more of what waited, until all of it has come. */
+    for (int rounds = 0; got < taken; rounds++) {
+        ssize_t n = read(r.out[0], buf, sizeof(buf));
+
+        ck_assert_int_lt(rounds, 1000);
+        for (ssize_t i = 0; i < n; i++)
+            ck_assert_uint_eq(buf[i], pattern_byte(got + (size_t)i));
+        if (n > 0)
+            got += (size_t)n;
+        ck_assert_int_eq(fake_evloop_fire(&r.loop, out_watch, EPOLLOUT), 0);
+    }
+    ck_assert_uint_eq(got, taken);
+    ck_assert_int_eq(r.sink.output_rooms, 1);
+    ck_assert_uint_eq(console_output_room(r.c), OUTBUF_CAP);
+    rig_fini(&r);
+    free(big);
+}
+END_TEST
+
+/* Tearing down with output no one reads gives up after CONSOLE_FLUSH_MS, not never. */
+START_TEST(destroy_gives_up_on_a_stalled_reader)
+{
+    uint8_t *big = calloc(1, 1 << 20);
+    struct timespec t0, t1;
+    struct rig r;
+    double s;
 
     rig_init(&r, -1);
-    ck_assert_int_eq(fcntl(r.out[1], F_SETFL, O_NONBLOCK), 0);
-    ck_assert_int_eq(pthread_create(&t, NULL, drain, &r.out[0]), 0);
-    ck_assert_int_eq(console_write(r.c, big, len), (ssize_t)len);
-    close(r.out[1]);
-    pthread_join(t, &total);
-    ck_assert_uint_eq((size_t)total, len);
-    r.out[1] = open("/dev/null", O_WRONLY); /* so rig_fini has something to close */
+    ck_assert_uint_lt(console_write(r.c, big, 1 << 20), 1 << 20);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    console_destroy(r.c);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    ck_assert_double_ge(s, CONSOLE_FLUSH_MS / 1000.0 * 0.9);
+    ck_assert_double_lt(s, CONSOLE_FLUSH_MS / 1000.0 + 2.0);
+    r.c = NULL; /* destroyed above */
     rig_fini(&r);
     free(big);
 }
@@ -373,9 +434,14 @@ struct chain {
     struct serial *s;
 };
 
-static ssize_t glue_write(void *ctx, const void *buf, size_t len)
+static size_t glue_write(void *ctx, const void *buf, size_t len)
 {
     return console_write(ctx, buf, len);
+}
+
+static size_t glue_room(void *ctx)
+{
+    return console_output_room(ctx);
 }
 
 static void glue_rx_ready(void *ctx)
@@ -411,14 +477,13 @@ START_TEST(flood_through_uart_loses_nothing)
         data[i] = (uint8_t)(0x20 + i % 90);
 
     ck_assert_int_eq(console_create(&c, &loop, NULL, in[0], out[1]), 0);
-    so = (struct serial_output){ .write = glue_write, .rx_ready = glue_rx_ready, .ctx = c };
+    so = (struct serial_output){
+        .write = glue_write, .room = glue_room, .rx_ready = glue_rx_ready, .ctx = c
+    };
     ck_assert_int_eq(serial_create(&s, &pio, PORT_COM1, none, &so), 0);
     ci = (struct console_input){ .receive = glue_receive, .ctx = s };
     ck_assert_int_eq(console_attach(c, &ci), 0);
-    for (int i = 0; i < EVLOOP_MAX_SOURCES; i++) {
-        if (loop.sources[i].in_use && loop.sources[i].fd != in[0])
-            wfd = loop.sources[i].fd;
-    }
+    wfd = watched_fd(&loop, in[0], false);
 
     ck_assert_int_eq(write(in[1], data, len), (ssize_t)len);
     /* Alternate "loop thread" and "guest" until every byte has crossed. */
@@ -466,7 +531,8 @@ static Suite *console_suite(void)
     tcase_add_test(io, eof_stops_watching_for_good);
     tcase_add_test(io, dev_null_input_ends_quietly);
     tcase_add_test(io, regular_file_input_is_pumped_with_backpressure);
-    tcase_add_test(io, write_is_complete_even_on_nonblocking_out);
+    tcase_add_test(io, stalled_reader_never_blocks_the_writer);
+    tcase_add_test(io, destroy_gives_up_on_a_stalled_reader);
     tcase_add_test(io, tty_goes_raw_and_comes_back);
     tcase_add_test(io, flood_through_uart_loses_nothing);
     suite_add_tcase(s, io);

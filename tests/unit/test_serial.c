@@ -17,18 +17,27 @@ enum { THR = 0, IER, IIR, LCR, MCR, LSR, MSR, SCR };
 struct sink {
     uint8_t out[64];
     size_t n;
+    size_t full_at; /* the host takes bytes until n reaches this; 0: no limit */
     int rx_ready_calls;
 };
 
-static ssize_t sink_write(void *ctx, const void *buf, size_t len)
+static size_t sink_room(void *ctx)
 {
     struct sink *k = ctx;
 
-    if (k->n + len <= sizeof(k->out)) {
-        memcpy(k->out + k->n, buf, len);
-        k->n += len;
-    }
-    return (ssize_t)len;
+    return !k->full_at ? sizeof(k->out) - k->n : k->full_at - k->n;
+}
+
+static size_t sink_write(void *ctx, const void *buf, size_t len)
+{
+    struct sink *k = ctx;
+    size_t room = sink_room(k);
+
+    if (len > room)
+        len = room;
+    memcpy(k->out + k->n, buf, len);
+    k->n += len;
+    return len;
 }
 
 static void sink_rx_ready(void *ctx)
@@ -51,7 +60,9 @@ static void rig_init(struct rig *r)
     memset(r, 0, sizeof(*r));
     bus_init(&r->pio, "pio");
     line = fake_irq_line(&r->irq, GSI_COM1);
-    o = (struct serial_output){ .write = sink_write, .rx_ready = sink_rx_ready, .ctx = &r->sink };
+    o = (struct serial_output){
+        .write = sink_write, .room = sink_room, .rx_ready = sink_rx_ready, .ctx = &r->sink
+    };
     ck_assert_int_eq(serial_create(&r->s, &r->pio, B, line, &o), 0);
 }
 
@@ -126,6 +137,46 @@ START_TEST(lsr_thre_and_dr)
     ck_assert_uint_eq(fake_inb(&r.pio, B + LSR), 0x61);
     ck_assert_uint_eq(fake_inb(&r.pio, B + THR), 'q');
     ck_assert_uint_eq(fake_inb(&r.pio, B + LSR), 0x60);
+    rig_fini(&r);
+}
+END_TEST
+
+/*
+ * A host that cannot take more (a stalled terminal) shows as a busy line: THRE and TEMT clear, no
+ * THRE interrupt, a byte sent anyway is lost (nothing blocks); serial_output_room() brings THRE and
+ * its interrupt back.
+ */
+START_TEST(full_host_clears_thre_until_room)
+{
+    struct rig r;
+
+    rig_init(&r);
+    r.sink.full_at = 2;
+    fake_outb(&r.pio, B + IER, 0x02);
+    ck_assert_uint_eq(fake_inb(&r.pio, B + IIR), 0x02);
+    fake_outb(&r.pio, B + THR, 'a');
+    ck_assert(r.irq.level); /* room for one more */
+    ck_assert_uint_eq(fake_inb(&r.pio, B + IIR), 0x02);
+    fake_outb(&r.pio, B + THR, 'b');
+    ck_assert(!r.irq.level); /* the host is full now */
+    ck_assert_uint_eq(fake_inb(&r.pio, B + LSR) & 0x60, 0);
+    ck_assert_uint_eq(fake_inb(&r.pio, B + IIR), 0x01);
+    fake_outb(&r.pio, B + THR, 'c'); /* the guest ignored THRE: lost, and nothing waited */
+    ck_assert_uint_eq(r.sink.n, 2);
+    ck_assert_mem_eq(r.sink.out, "ab", 2);
+
+    r.sink.full_at = 0;
+    serial_output_room(r.s);
+    ck_assert(r.irq.level);
+    ck_assert_uint_eq(fake_inb(&r.pio, B + LSR) & 0x60, 0x60);
+    ck_assert_uint_eq(fake_inb(&r.pio, B + IIR), 0x02);
+    fake_outb(&r.pio, B + THR, 'd');
+    ck_assert_mem_eq(r.sink.out, "abd", 3);
+    /* Enabling THRI while the host is full raises nothing. */
+    r.sink.full_at = 3;
+    fake_outb(&r.pio, B + IER, 0x00);
+    fake_outb(&r.pio, B + IER, 0x02);
+    ck_assert(!r.irq.level);
     rig_fini(&r);
 }
 END_TEST
@@ -386,6 +437,7 @@ static Suite *serial_suite(void)
     tcase_add_test(tc, divisor_latch_behind_dlab);
     tcase_add_test(tc, scratch_register);
     tcase_add_test(tc, lsr_thre_and_dr);
+    tcase_add_test(tc, full_host_clears_thre_until_room);
     tcase_add_test(tc, fifo_enable_shows_in_iir);
     tcase_add_test(tc, thre_irq_follows_ier_and_iir_read);
     tcase_add_test(tc, rx_irq_and_priority_over_thre);
