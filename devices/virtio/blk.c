@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <linux/virtio_ids.h>
 
@@ -22,6 +24,14 @@
  */
 #define BLK_BOUNCE_CHUNK (1u << 20)
 #define BLK_BOUNCE_SLOTS 8
+
+/*
+ * One turn of the event loop starts at most BLK_BATCH requests and reaps at most BLK_REAP_ROUNDS
+ * batches of completions; what is left waits for the next turn (again_fd), so signals and the
+ * console are served in between whatever a guest keeps posting.
+ */
+#define BLK_BATCH       32
+#define BLK_REAP_ROUNDS 8
 
 /* One request in flight: its chain's head, the parsed request and the engine's view of it. */
 struct blk_slot {
@@ -48,6 +58,7 @@ struct blk {
      * Taken before dev->lock, never after it.
      */
     pthread_mutex_t lock;
+    int again_fd; /* eventfd: work left over for the next turn of the loop */
     bool running; /* DRIVER_OK and not stopped by a malformed request; atomic */
     struct blk_geometry geo;
     struct vq_chain chain; /* scratch for vq_pop: 16 KiB, so not on a stack */
@@ -281,14 +292,30 @@ static void notify(struct blk *b)
  * slot is in flight: then the next completion calls this again, because with EVENT_IDX the driver
  * will not kick for chains it posts meanwhile (avail_event was not re-armed).
  */
+/* Leaves the rest for the next turn of the loop. Any thread. */
+static void defer(struct blk *b)
+{
+    uint64_t one = 1;
+
+    b->stats.deferred++;
+    if (write(b->again_fd, &one, sizeof(one)) < 0) {
+        /* Only when the counter would overflow: a wakeup is pending anyway. */
+    }
+}
+
 static bool process_queue(struct blk *b)
 {
     struct virtq *vq = request_queue(b);
     bool pushed = false, malformed = false;
+    unsigned int budget = BLK_BATCH;
     int rc = 0;
 
     /* Never more chains in flight than the queue size, and there are that many slots. */
     while (!malformed && b->nr_free) {
+        if (!budget--) {
+            defer(b);
+            break;
+        }
         rc = vq_pop(vq, &b->chain);
         if (rc < 0)
             break;
@@ -333,14 +360,14 @@ static bool finish_io(struct blk *b, struct blk_slot *s)
     return true;
 }
 
-static void on_completion(void *opaque, uint32_t events)
+/* One turn's work on the loop thread: completions, then (after them, or when told) the queue. */
+static void serve(struct blk *b, bool queue_anyway)
 {
-    struct blk *b = opaque;
     struct disk_req *done[32];
+    unsigned int rounds = 0;
     bool pushed = false;
     size_t n;
 
-    (void)events;
     pthread_mutex_lock(&b->lock);
     while ((n = disk_aio_reap(b->aio, done, 32, false)) > 0) {
         for (size_t i = 0; i < n; i++)
@@ -348,13 +375,35 @@ static void on_completion(void *opaque, uint32_t events)
         /* Freed bounce buffers go to waiting requests; chunks and those go to the engine now. */
         pushed |= bounce_resume(b);
         disk_aio_kick(b->aio);
+        if (++rounds == BLK_REAP_ROUNDS) {
+            defer(b);
+            break;
+        }
     }
     /* Slots came free: chains posted while all were busy may be waiting without a kick. */
-    if (pushed && __atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
-        process_queue(b);
+    if ((pushed || queue_anyway) && __atomic_load_n(&b->running, __ATOMIC_ACQUIRE))
+        pushed |= process_queue(b);
     if (pushed)
         notify(b);
     pthread_mutex_unlock(&b->lock);
+}
+
+static void on_completion(void *opaque, uint32_t events)
+{
+    (void)events;
+    serve(opaque, false);
+}
+
+static void on_again(void *opaque, uint32_t events)
+{
+    struct blk *b = opaque;
+    uint64_t count;
+
+    (void)events;
+    if (read(b->again_fd, &count, sizeof(count)) < 0) {
+        /* Spurious: nothing was left over. */
+    }
+    serve(b, true);
 }
 
 static void blk_queue_notify(struct virtio_dev *dev, unsigned int q)
@@ -478,9 +527,20 @@ int blk_create(struct blk **out, struct disk *disk, struct gmem *mem, struct evl
         goto err_vdev;
     if ((rc = evloop_add(loop, event_fd, EPOLLIN, on_completion, b)))
         goto err_aio;
+    b->again_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (b->again_fd < 0) {
+        rc = -errno;
+        goto err_watch;
+    }
+    if ((rc = evloop_add(loop, b->again_fd, EPOLLIN, on_again, b)))
+        goto err_again;
     *out = b;
     return 0;
 
+err_again:
+    close(b->again_fd);
+err_watch:
+    evloop_del(loop, event_fd);
 err_aio:
     disk_aio_destroy(b->aio);
 err_vdev:
@@ -500,6 +560,7 @@ void blk_destroy(struct blk *b)
     if (!b)
         return;
     disk_aio_destroy(b->aio); /* waits: the guest's memory is still mapped */
+    close(b->again_fd);
     for (unsigned int i = 0; i < BLK_QUEUE_SIZE; i++)
         free(b->slots[i].bounce);
     virtio_dev_fini(&b->vdev);

@@ -25,6 +25,7 @@ struct blk_stats {
     uint64_t reads, writes, flushes, discards, write_zeroes, get_ids, errors, unsupported;
     uint64_t bytes_read, bytes_written;
     uint64_t bounce_bytes_peak; /* cache=none: most bounce memory held at once (bounded) */
+    uint64_t deferred;          /* times work was left for the next turn of the event loop */
 };
 
 /*
