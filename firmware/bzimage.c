@@ -86,6 +86,12 @@ int bzimage_probe(const void *file, size_t size, uint64_t ram_end, struct kernel
             -EINVAL, err, errlen,
             "bzImage is truncated: its header describes %llu bytes, the file has %zu",
             (unsigned long long)(kernel_off + payload), size);
+    /* The 64-bit entry is 0x200 bytes into what is loaded: a shorter kernel has none. */
+    if (size - kernel_off <= ENTRY64_OFFSET)
+        return kernel_plan_reject(-EINVAL, err, errlen,
+                                  "bzImage's kernel is %llu bytes, too short to hold its 64-bit "
+                                  "entry at offset 0x%x",
+                                  (unsigned long long)(size - kernel_off), ENTRY64_OFFSET);
 
     if ((rc = choose_load_address(&h, &load, err, errlen)))
         return rc;

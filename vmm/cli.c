@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/core/log.h"
 #include "vmm/core/pvm.h"
 
 static const char usage_text[] =
@@ -94,6 +95,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    log_sanitize(err); /* it quotes the user's words: one line, whatever they hold */
     return -EINVAL;
 }
 

@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 
 #include "devices/disk/disk.h"
+#include "vmm/core/log.h"
 
 #define MIN_SIZE 512
 
@@ -33,6 +34,7 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+        log_sanitize(err); /* it quotes paths and serials: one line, whatever they hold */
     }
     return rc;
 }

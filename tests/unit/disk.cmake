@@ -11,6 +11,7 @@ foreach(t test_disk_open test_disk_aio)
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/log.c
         LIBS PkgConfig::LIBURING Threads::Threads)
 endforeach()
 target_compile_definitions(test_disk_aio PRIVATE DISK_TEST_BUILD_DIR="${CMAKE_CURRENT_BINARY_DIR}")

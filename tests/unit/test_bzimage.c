@@ -116,6 +116,17 @@ START_TEST(rejects_what_cannot_boot)
     ck_assert_int_eq(probe(&im, KERNEL_AT + 0x100, &plan, why), -EINVAL);
     ck_assert_ptr_nonnull(strstr(why, "truncated"));
 
+    /* A kernel part that ends before its 64-bit entry (found by fuzz_kernel): nothing to enter. */
+    craft(&im);
+    im.h->syssize = 0x100 / 16;
+    im.h->init_size = 0x100;
+    ck_assert_int_eq(probe(&im, KERNEL_AT + 0x100, &plan, why), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "too short to hold its 64-bit entry"));
+    im.h->syssize = 0x200 / 16;
+    ck_assert_int_eq(probe(&im, KERNEL_AT + 0x200, &plan, why), -EINVAL);
+    im.h->syssize = 0x210 / 16;
+    ck_assert_int_eq(probe(&im, KERNEL_AT + 0x210, &plan, why), 0);
+
     craft(&im);
     im.h->version = 0x0206;
     ck_assert_int_eq(probe(&im, sizeof(im.bytes), &plan, why), -ENOEXEC);

@@ -20,6 +20,7 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 
     if (n >= 0 && (size_t)n < sizeof(line))
         vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    log_sanitize(line);
     n = strlen(line);
     if (n > (int)sizeof(line) - 3)
         n = sizeof(line) - 3;
@@ -46,6 +47,13 @@ void log_warn(const char *fmt, ...)
     va_start(ap, fmt);
     vlog("warning: ", fmt, ap);
     va_end(ap);
+}
+
+void log_sanitize(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
 }
 
 bool log_budget_take(struct log_budget *b)

@@ -12,6 +12,12 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * Replaces control characters in s with '?', so a message that quotes what a user or a guest
+ * gave (a path, an argument) stays one line on a terminal. Every log line goes through it.
+ */
+void log_sanitize(char *s);
+
+/*
  * A budget for a warning a guest can cause at will (a broken ring after every reset, accesses to
  * unmapped addresses): the first `limit` are printed, the next one is replaced by the warning
  * `rest` (which says the rest will not be), and nothing after that, so a guest cannot flood the
