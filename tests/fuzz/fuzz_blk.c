@@ -17,19 +17,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "devices/virtio/blk_req.h"
 
 #define RAM_SIZE 0x10000 /* 64 KiB: offsets are u16 */
 #define HDR_SIZE 11
 #define SEG_SIZE 5
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 static uint8_t ram[RAM_SIZE];
 static struct vq_chain chain;

@@ -11,17 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "vmm/cli.h"
 
 #define MAX_WORDS 64
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 static const char *const env_names[] = { "KVMINI_ASSUME_PVM", "KVMINI_NO_EXIT_SECONDS",
                                          "KVMINI_DISK_ENGINE", "KVMINI_KVM_DEVICE" };

@@ -23,6 +23,7 @@
 
 #include <linux/virtio_ids.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "devices/acpi_pm.h"
 #include "devices/debugdev.h"
 #include "devices/i8042.h"
@@ -38,8 +39,6 @@
 #include "vmm/core/irqroute.h"
 
 #define RAM_SIZE 0x10000
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct range {
     bool mmio;
@@ -150,12 +149,6 @@ static const struct virtio_dev_ops stub_ops = {
     .read_config = stub_read_config,
 };
 
-#define MUST(x)                                                                                    \
-    do {                                                                                           \
-        if ((x) != 0)                                                                              \
-            abort();                                                                               \
-    } while (0)
-
 static void build(struct machine *m)
 {
     const struct serial_output out = { .write = serial_take, .room = serial_room, .ctx = m };
@@ -186,22 +179,22 @@ static void build(struct machine *m)
     bus_init(&m->mmio, "mmio");
     fake_stop_init(&m->stop);
     m->msi = (struct msi_sender){ .send = send_msi, .ctx = m };
-    MUST(irqroute_init(&m->routes, 3, false, fake_ioctl, m));
+    CHECK(!irqroute_init(&m->routes, 3, false, fake_ioctl, m));
     m->ops = irqroute_ops(&m->routes);
     pins = (struct pin_routes){ .update = pin_update, .ctx = &m->routes };
-    MUST(ioapic_create(&m->ioapic, &m->mmio, LAYOUT_IOAPIC_BASE, &m->msi, &pins));
-    MUST(serial_create(&m->serial, &m->pio, PORT_COM1, fake_irq_line(&m->irq, GSI_COM1), &out));
-    MUST(i8042_create(&m->kbc, &m->pio, &kbc, &m->stop.stopper));
-    MUST(rtc_create(&m->rtc, &m->pio, PORT_RTC_INDEX, fake_irq_line(&m->irq, GSI_RTC), fixed_clock,
-                    NULL));
-    MUST(acpi_pm_create(&m->pm, &m->pio, &pm, &m->stop.stopper));
-    MUST(pvpanic_create(&m->panic, &m->pio, PORT_PVPANIC, &m->stop.stopper));
-    MUST(debugdev_create(&m->debug, &m->pio, &m->mmio, &dbg, &m->stop.stopper, 0));
-    MUST(pci_bus_create(&m->pci, &m->pio, &m->mmio, &pci, ioapic_irq_sink(m->ioapic), &m->msi,
-                        &m->ops));
-    MUST(virtio_dev_init(&m->vdev, VIRTIO_ID_RNG, 0, 2, 64, &m->mem, &stub_ops, m));
+    CHECK(!ioapic_create(&m->ioapic, &m->mmio, LAYOUT_IOAPIC_BASE, &m->msi, &pins));
+    CHECK(!serial_create(&m->serial, &m->pio, PORT_COM1, fake_irq_line(&m->irq, GSI_COM1), &out));
+    CHECK(!i8042_create(&m->kbc, &m->pio, &kbc, &m->stop.stopper));
+    CHECK(!rtc_create(&m->rtc, &m->pio, PORT_RTC_INDEX, fake_irq_line(&m->irq, GSI_RTC),
+                      fixed_clock, NULL));
+    CHECK(!acpi_pm_create(&m->pm, &m->pio, &pm, &m->stop.stopper));
+    CHECK(!pvpanic_create(&m->panic, &m->pio, PORT_PVPANIC, &m->stop.stopper));
+    CHECK(!debugdev_create(&m->debug, &m->pio, &m->mmio, &dbg, &m->stop.stopper, 0));
+    CHECK(!pci_bus_create(&m->pci, &m->pio, &m->mmio, &pci, ioapic_irq_sink(m->ioapic), &m->msi,
+                          &m->ops));
+    CHECK(!virtio_dev_init(&m->vdev, VIRTIO_ID_RNG, 0, 2, 64, &m->mem, &stub_ops, m));
     memcpy(m->config, "kvmini!", 8);
-    MUST(virtio_pci_create(&m->vp, m->pci, &m->vdev, &m->ops, &m->loop));
+    CHECK(!virtio_pci_create(&m->vp, m->pci, &m->vdev, &m->ops, &m->loop));
 }
 
 static void tear_down(struct machine *m)
@@ -263,8 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 5:
             if (m.loop.sources[where % EVLOOP_MAX_SOURCES].in_use)
-                fake_evloop_fire(&m.loop, m.loop.sources[where % EVLOOP_MAX_SOURCES].fd,
-                                 EPOLLIN);
+                fake_evloop_fire(&m.loop, m.loop.sources[where % EVLOOP_MAX_SOURCES].fd, EPOLLIN);
             break;
         case 6:
             if (at + 8 > size)

@@ -9,19 +9,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "firmware/bzimage.h"
 #include "firmware/elf_load.h"
 #include "firmware/layout.h"
 
 #define RAM_END (64ULL << 20)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -21,24 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz/fuzz.h"
 #include "devices/virtio/virtqueue.h"
 
 #define RAM_BASE 0x100000ULL
 #define RAM_SIZE 0x10000ULL /* 64 KiB: offsets are u16 */
 #define HDR_SIZE 12
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static uint16_t rd16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);
 }
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 /* Every segment lies inside RAM and the totals add up; then every byte is touched. */
 static void check_chain(const struct vq_chain *c, const uint8_t *ram, uint16_t qsize)
