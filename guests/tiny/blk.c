@@ -8,6 +8,8 @@
  *                      that must fail, and data that must not change. Ends with "blk: PASS".
  *   bench=OP           a fixed-depth load, one result line (blk_bench.c).
  *   malformed=CASE     a broken ring or request, then reset and recovery (blk_bad.c).
+ *   storm=reset|unsupp N broken rings with a reset after each, or unknown requests for ever
+ *                      (blk_bad.c).
  * Other keys: disk=N (Nth virtio-blk function), sectors=N (check's span, default 2048),
  * seed=N (pattern), noindirect, noeventidx.
  *
@@ -553,5 +555,7 @@ int main(unsigned int cpu, const char *cmdline)
         return blk_bench(&b, cmdline);
     if (cmdline_get(cmdline, "malformed", NULL, 0))
         return blk_malformed(&b, cmdline);
+    if (cmdline_get(cmdline, "storm", NULL, 0))
+        return blk_storm(&b, cmdline);
     return check(&b, cmdline);
 }

@@ -69,6 +69,7 @@ int blk_sync(struct blk *b, uint32_t type, uint64_t sector, const struct vq_buf 
 
 int blk_bench(struct blk *b, const char *cmdline);
 int blk_malformed(struct blk *b, const char *cmdline);
+int blk_storm(struct blk *b, const char *cmdline);
 
 const char *blk_status_name(int status);
 

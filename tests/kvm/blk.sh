@@ -107,6 +107,39 @@ for c in pastend badtype; do
 done
 [ "$(size_of "$img")" = 16777216 ] || fail "the image changed size"
 
+# --- storms: a guest that breaks the device again after every reset keeps kvmini's log bounded --
+run_kvmini run --kernel "$B" --disk "$img" --append "storm=reset rounds=200"
+expect_status 0
+expect_out "blk: storm=reset: 200 cycles, the device still works"
+resets=$(printf '%s\n' "$ERR" | grep -c 'needs reset:' || true)
+[ "$resets" -le 8 ] || fail "storm=reset: $resets needs-reset lines; at most 8 expected"
+expect_err "further needs-reset reports of this device are not shown"
+
+# ... and one that keeps its queue full of requests kvmini refuses cannot keep it from a signal.
+storm_out=$dir/storm.out
+"$KVMINI" run --kernel "$B" --disk "$img" --append "storm=unsupp" </dev/null >"$storm_out" 2>&1 &
+bg=$!
+for _ in $(seq 600); do
+    grep -q "storm=unsupp: started" "$storm_out" && break
+    sleep 0.1
+done
+grep -q "storm=unsupp: started" "$storm_out" || fail "storm=unsupp never started: $(cat "$storm_out")"
+sleep 2 # the storm in full swing
+kill -TERM "$bg"
+for _ in $(seq 100); do
+    kill -0 "$bg" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$bg" 2>/dev/null; then
+    kill -KILL "$bg"
+    fail "storm=unsupp: kvmini did not stop within 10 s of SIGTERM"
+fi
+status=0
+wait "$bg" || status=$?
+bg=''
+[ "$status" = 143 ] || fail "storm=unsupp: status $status after SIGTERM, expected 143"
+echo "storm=unsupp: SIGTERM ended kvmini (143)"
+
 # --- bench mode: the result line the benchmarks parse ------------------------------------------
 run_kvmini run --kernel "$B" --disk "$img" --append "bench=randread qd=32 bs=4096 count=2000"
 expect_status 0
