@@ -18,7 +18,8 @@ static const char usage_text[] =
     "Runs a virtual machine on /dev/kvm.\n"
     "\n"
     "options for run:\n"
-    "  --kernel FILE   kernel or tiny guest to boot (ELF64: PVH or 64-bit entry)\n"
+    "  --kernel FILE   what to boot: a bzImage, or an ELF64 (a vmlinux with a PVH entry, a tiny\n"
+    "                  guest)\n"
     "  --initrd FILE   initial ramdisk, loaded high in guest RAM\n"
     "  --append STR    kernel command line\n"
     "  --mem SIZE      guest RAM, with K/M/G suffix (default 128M, at least 2M)\n"
@@ -33,6 +34,7 @@ static const char usage_text[] =
     "exit status: the guest's (debug-exit port 0x501), 0 on power-off or reset,\n"
     "  64 usage, 65 bad kernel/initrd, 66 file not found, 69 no usable KVM, 70 kvmini error,\n"
     "  80 triple fault, 81 KVM internal/emulation error, 82 entry failed, 83 guest panic,\n"
+    "  84 no VM exit in the first seconds on a PVM host,\n"
     "  128+N killed by signal N. 66 also covers a --disk that is missing or in use.\n"
     "  See README.md.\n";
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmm/cli.h"
 #include "vmm/core/pvm.h"
+#include "vmm/core/stop.h"
 #include "tests/unit/unit.h"
 
 static int parse(struct vm_config *cfg, char *err, const char *const *args, int n)
@@ -223,6 +225,16 @@ START_TEST(help_and_version)
     ck_assert_int_eq(cli_parse(3, (char *const *)run_help, &cfg, &action, err, sizeof(err)), 0);
     ck_assert_int_eq(action, CLI_HELP);
     ck_assert_ptr_nonnull(strstr(cli_usage(), "--kernel FILE"));
+    ck_assert_ptr_nonnull(strstr(cli_usage(), "bzImage"));
+    /* Every status kvmini itself gives is listed. */
+    for (int st = EXIT_USAGE; st <= EXIT_NO_EXITS; st++) {
+        char num[8];
+
+        if (st == 67 || st == 68 || (st > EXIT_VMM_ERROR && st < EXIT_TRIPLE_FAULT))
+            continue; /* not kvmini's */
+        snprintf(num, sizeof(num), " %d ", st);
+        ck_assert_msg(strstr(cli_usage(), num), "--help does not list exit status %d", st);
+    }
 }
 END_TEST
 
