@@ -125,19 +125,9 @@ for _ in $(seq 600); do
 done
 grep -q "storm=unsupp: started" "$storm_out" || fail "storm=unsupp never started: $(cat "$storm_out")"
 sleep 2 # the storm in full swing
-kill -TERM "$bg"
-for _ in $(seq 100); do
-    kill -0 "$bg" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$bg" 2>/dev/null; then
-    kill -KILL "$bg"
-    fail "storm=unsupp: kvmini did not stop within 10 s of SIGTERM"
-fi
-status=0
-wait "$bg" || status=$?
+sigterm_within "$bg" 10 "storm=unsupp"
 bg=''
-[ "$status" = 143 ] || fail "storm=unsupp: status $status after SIGTERM, expected 143"
+[ "$STATUS" = 143 ] || fail "storm=unsupp: status $STATUS after SIGTERM, expected 143"
 echo "storm=unsupp: SIGTERM ended kvmini (143)"
 
 # --- bench mode: the result line the benchmarks parse ------------------------------------------

@@ -65,19 +65,9 @@ for _ in $(seq 600); do
 done
 [ "${written:-0}" -ge 65536 ] || fail "the flooding guest wrote only ${written:-0} bytes in 60 s"
 sleep 1
-kill -TERM "$pid"
-for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid"
-    fail "kvmini did not stop within 10 s of SIGTERM while nobody read its output"
-fi
-status=0
-wait "$pid" || status=$?
+sigterm_within "$pid" 10 "flood with a stalled reader"
 exec {stalled}>&-
-[ "$status" = 143 ] || fail "flood with a stalled reader: status $status, expected 143 ($(cat "$tmp/flood.err"))"
+[ "$STATUS" = 143 ] || fail "flood with a stalled reader: status $STATUS, expected 143 ($(cat "$tmp/flood.err"))"
 echo "flood with a stalled reader: SIGTERM ended kvmini (143)"
 
 # A fatal signal (as a crash would raise) while the guest runs: the terminal still comes back,

@@ -57,6 +57,23 @@ expect_err() {
     printf '%s' "$ERR" | grep -qF -- "$1" || fail "stderr lacks '$1'"
 }
 
+# sigterm_within PID SECONDS WHAT: SIGTERM to a kvmini started in the background, which must then
+# end within SECONDS (else it is killed and the test fails, naming WHAT); sets STATUS.
+sigterm_within() {
+    local pid=$1 tenths=$(($2 * 10)) what=$3
+    kill -TERM "$pid"
+    while [ "$tenths" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+        sleep 0.1
+        tenths=$((tenths - 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        fail "$what: kvmini did not stop within $2 s of SIGTERM"
+    fi
+    STATUS=0
+    wait "$pid" || STATUS=$?
+}
+
 # Exactly one line on stderr: the error, not a cascade.
 expect_one_error_line() {
     [ "$(printf '%s\n' "$ERR" | grep -c .)" = 1 ] || fail "expected one line on stderr"
