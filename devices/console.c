@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "devices/outbuf.h"
+#include "vmm/core/fatal.h"
 
 /* Bytes read from stdin at a time; also what may wait for the sink, so keep it small. */
 #define CONSOLE_CHUNK 256
@@ -182,39 +183,6 @@ static void console_on_wake(void *opaque, uint32_t events)
     }
 }
 
-/*
- * The one process-wide record in kvmini, on purpose: a fatal signal's handler has no context to
- * find a console through, and the terminal belongs to the process, not to one VM. Set while a
- * console holds the terminal raw, so a crash (SIGSEGV, SIGBUS, SIGABRT, ...) still gives it back.
- */
-static struct {
-    volatile sig_atomic_t armed;
-    int fd;
-    struct termios saved;
-} tty_rescue;
-
-static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
-
-/* Restores the terminal, then dies of sig the default way (core dump and status intact). */
-static void rescue_tty(int sig)
-{
-    if (tty_rescue.armed)
-        tcsetattr(tty_rescue.fd, TCSANOW, &tty_rescue.saved);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void arm_tty_rescue(const struct console *c)
-{
-    struct sigaction sa = { .sa_handler = rescue_tty, .sa_flags = SA_RESETHAND | SA_NODEFER };
-
-    tty_rescue.fd = c->in_fd;
-    tty_rescue.saved = c->saved;
-    tty_rescue.armed = 1;
-    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
-        sigaction(fatal_signals[i], &sa, NULL);
-}
-
 /* The output has room again after a short console_write(): tell whoever writes. Loop thread. */
 static void console_out_room(void *opaque)
 {
@@ -263,7 +231,8 @@ int console_create(struct console **out, struct evloop *loop, const struct stopp
             goto err_del;
         }
         c->tty_saved = true;
-        arm_tty_rescue(c);
+        /* A crash, or a stop that cannot complete, still gives the terminal back. */
+        fatal_guard_tty(in_fd, &c->saved);
     }
     *out = c;
     return 0;
@@ -322,7 +291,7 @@ void console_restore(struct console *c)
 {
     if (c && c->tty_saved) {
         tcsetattr(c->in_fd, TCSANOW, &c->saved);
-        tty_rescue.armed = 0;
+        fatal_release_tty();
     }
 }
 

@@ -67,7 +67,8 @@ struct console;
 /*
  * Sets up the console on in_fd/out_fd (usually 0 and 1; in_fd -1 means no input). Puts in_fd in
  * raw mode if it is a terminal, and until console_restore() a fatal signal (SIGSEGV, SIGBUS,
- * SIGABRT, ...) puts it back before kvmini dies of it. Does not read input until console_attach().
+ * SIGABRT, ...) or a stop that cannot complete puts it back before kvmini dies (vmm/core/fatal.h,
+ * whose handlers main() installs). Does not read input until console_attach().
  * The fds stay the caller's. Call before evloop_start(). 0 or -errno (the terminal is left
  * untouched).
  */

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/core/nonblock.h"
+
 enum outbuf_way {
     OUT_PLAIN,    /* a regular file, /dev/null or anything epoll refuses: write() does not block */
     OUT_REOPENED, /* our own O_NONBLOCK file description of a pipe, FIFO or terminal */
@@ -105,9 +107,8 @@ static void on_writable(void *opaque, uint32_t events)
 /* Chooses how to write fd without blocking and without touching its flags; see outbuf.h. */
 static int choose_way(struct outbuf *o, int fd)
 {
-    char path[64];
     struct stat st;
-    int rc;
+    int nfd, rc;
 
     o->fd = fd;
     o->way = OUT_PLAIN;
@@ -116,10 +117,7 @@ static int choose_way(struct outbuf *o, int fd)
     if (S_ISSOCK(st.st_mode)) {
         o->way = OUT_SOCKET;
     } else {
-        /* O_NOCTTY: a terminal opened again must not become ours to control. */
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        int nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-
+        nfd = reopen_nonblocking(fd);
         /* Fails for a pipe nobody reads (then writes fail at once) or with no /proc. */
         if (nfd < 0)
             return 0;

@@ -10,6 +10,8 @@
 
 #include "vmm/core/log.h"
 #include "vmm/core/pvm.h"
+#include "vmm/core/stop_watch.h"
+#include "vmm/core/threads.h"
 
 static const char usage_text[] =
     "usage: kvmini run --kernel FILE [options]\n"
@@ -29,13 +31,16 @@ static const char usage_text[] =
     "                  /dev/vda in Linux). ro: the guest cannot write it; cache=none: O_DIRECT;\n"
     "                  serial: the GET_ID string, 20 bytes at most (default: the file name)\n"
     "  --stats         at exit, print VM exits by reason and by address, time per vCPU\n"
+    "  --seccomp on|off\n"
+    "                  system call filters on kvmini's threads (default on; docs/security.md)\n"
     "\n"
     "console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help.\n"
     "exit status: the guest's (debug-exit port 0x501), 0 on power-off or reset,\n"
     "  64 usage, 65 bad kernel/initrd, 66 file not found, 69 no usable KVM, 70 kvmini error,\n"
     "  80 triple fault, 81 KVM internal/emulation error, 82 entry failed, 83 guest panic,\n"
-    "  84 no VM exit in the first seconds on a PVM host,\n"
-    "  128+N killed by signal N. 66 also covers a --disk that is missing or in use.\n"
+    "  84 no VM exit in the first seconds on a PVM host, 86 a stop did not complete in time,\n"
+    "  128+N killed by signal N (159, SIGSYS: a system call the seccomp filter forbids).\n"
+    "  66 also covers a --disk that is missing or in use.\n"
     "  See README.md.\n";
 
 const char *cli_usage(void)
@@ -117,20 +122,42 @@ static int parse_uint(const char *s, unsigned int *out)
     return 0;
 }
 
+/* A variable of whole seconds, 1 to max; *out keeps its default when unset. */
+static int seconds_env(char *(*get)(const char *name), const char *name, unsigned int max,
+                       unsigned int *out, char *err, size_t errlen)
+{
+    const char *v = get(name);
+
+    if (v && (parse_uint(v, out) || *out < 1 || *out > max))
+        return fail(err, errlen, "%s must be 1 to %u (got '%s'); unset it or fix it", name, max, v);
+    return 0;
+}
+
 int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *err, size_t errlen)
 {
     const char *kvm_device = get("KVMINI_KVM_DEVICE");
     const char *assume_pvm = get("KVMINI_ASSUME_PVM");
-    const char *no_exit_seconds = get("KVMINI_NO_EXIT_SECONDS");
     const char *engine_name = get("KVMINI_DISK_ENGINE");
+    const char *selftest = get("KVMINI_SECCOMP_SELFTEST");
     enum disk_engine engine;
-    unsigned int seconds = PVM_NO_EXIT_SECONDS;
+    unsigned int seconds = PVM_NO_EXIT_SECONDS, stop_seconds = STOP_WATCH_SECONDS;
+    int rc;
 
-    if (no_exit_seconds &&
-        (parse_uint(no_exit_seconds, &seconds) || seconds < 1 || seconds > PVM_MAX_NO_EXIT_SECONDS))
-        return fail(err, errlen,
-                    "KVMINI_NO_EXIT_SECONDS must be 1 to %d (got '%s'); unset it or fix it",
-                    PVM_MAX_NO_EXIT_SECONDS, no_exit_seconds);
+    if ((rc = seconds_env(get, "KVMINI_NO_EXIT_SECONDS", PVM_MAX_NO_EXIT_SECONDS, &seconds, err,
+                          errlen)) ||
+        (rc = seconds_env(get, "KVMINI_STOP_SECONDS", STOP_WATCH_MAX_SECONDS, &stop_seconds, err,
+                          errlen)))
+        return rc;
+    cfg->seccomp_selftest = THREAD_CLASSES;
+    if (selftest && *selftest) {
+        rc = thread_class_parse(selftest);
+        if (rc < 0)
+            return fail(err, errlen,
+                        "KVMINI_SECCOMP_SELFTEST must be main, vcpu, loop, worker or watchdog "
+                        "(got '%s'); unset it or fix it",
+                        selftest);
+        cfg->seccomp_selftest = rc;
+    }
     if (disk_engine_parse(engine_name, &engine))
         return fail(err, errlen,
                     "KVMINI_DISK_ENGINE must be io_uring or threads (got '%s'); unset it or fix it",
@@ -138,6 +165,7 @@ int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *e
     cfg->kvm_device = kvm_device && *kvm_device ? kvm_device : "/dev/kvm";
     cfg->assume_pvm = assume_pvm && !strcmp(assume_pvm, "1");
     cfg->no_exit_seconds = seconds;
+    cfg->stop_seconds = stop_seconds;
     for (unsigned int i = 0; i < cfg->nr_disks; i++)
         cfg->disks[i].engine = engine;
     return 0;
@@ -212,8 +240,8 @@ void cli_config_free(struct vm_config *cfg)
 
 static bool takes_value(const char *arg)
 {
-    static const char *const names[] = { "--kernel", "--initrd", "--append",
-                                         "--mem",    "--cpus",   "--disk" };
+    static const char *const names[] = { "--kernel", "--initrd", "--append", "--mem",
+                                         "--cpus",   "--disk",   "--seccomp" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(arg, names[i]))
@@ -230,6 +258,9 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
     memset(cfg, 0, sizeof(*cfg));
     cfg->mem_size = CLI_DEFAULT_MEM;
     cfg->cpus = 1;
+    cfg->seccomp = true;
+    cfg->seccomp_selftest = THREAD_CLASSES;
+    cfg->stop_seconds = STOP_WATCH_SECONDS;
     *action = CLI_RUN;
 
     if (argc < 2)
@@ -255,6 +286,10 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
         }
         if (!strcmp(arg, "--stats")) {
             cfg->stats = true;
+        } else if ((v = option_value(argc, argv, &i, "--seccomp"))) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                return fail(err, errlen, "--seccomp '%s': give on or off", v);
+            cfg->seccomp = !strcmp(v, "on");
         } else if ((v = option_value(argc, argv, &i, "--kernel"))) {
             cfg->kernel = v;
         } else if ((v = option_value(argc, argv, &i, "--initrd"))) {

@@ -33,6 +33,7 @@ struct vm_config {
     uint64_t mem_size;
     unsigned int cpus;
     bool stats;
+    bool seccomp; /* --seccomp on|off (default on) */
     /* Each --disk PATH[,ro][,cache=none|writeback][,serial=ID], as disk_open() takes it; the
      * strings point into disk_specs[i], an owned copy of the argument. */
     struct disk_options disks[KVMINI_MAX_DISKS];
@@ -42,6 +43,8 @@ struct vm_config {
     const char *kvm_device;       /* KVMINI_KVM_DEVICE, or /dev/kvm */
     bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */
     unsigned int no_exit_seconds; /* KVMINI_NO_EXIT_SECONDS: see vmm/core/pvm.h */
+    unsigned int stop_seconds;    /* KVMINI_STOP_SECONDS: see vmm/core/stop_watch.h */
+    int seccomp_selftest; /* KVMINI_SECCOMP_SELFTEST: a thread class (vmm/seccomp.h), or none */
 };
 
 /*
@@ -53,9 +56,9 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
 
 /*
  * After cli_parse(): the environment variables kvmini reads (KVMINI_KVM_DEVICE, KVMINI_ASSUME_PVM,
- * KVMINI_NO_EXIT_SECONDS, KVMINI_DISK_ENGINE), looked up with get (getenv, or a test's), into
- * cfg. The program reads the environment here and nowhere else. 0, or -EINVAL with a one-line
- * message in err.
+ * KVMINI_NO_EXIT_SECONDS, KVMINI_STOP_SECONDS, KVMINI_DISK_ENGINE, KVMINI_SECCOMP_SELFTEST), looked
+ * up with get (getenv, or a test's), into cfg. The program reads the environment here and nowhere
+ * else. 0, or -EINVAL with a one-line message in err.
  */
 int cli_parse_env(struct vm_config *cfg, char *(*get)(const char *name), char *err, size_t errlen);
 

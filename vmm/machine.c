@@ -24,6 +24,7 @@
 #include "firmware/mptable.h"
 #include "vmm/core/log.h"
 #include "vmm/core/pvm.h"
+#include "vmm/seccomp.h"
 
 _Static_assert(KVMINI_MAX_VCPUS <= ACPI_MAX_CPUS && KVMINI_MAX_VCPUS <= MPTABLE_MAX_CPUS,
                "the ACPI and MP tables must describe every vCPU kvmini allows");
@@ -321,6 +322,19 @@ int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
     m->vm.stats_enabled = cfg->stats;
     m->vm.is_pvm = pvm_host_detect(cfg->assume_pvm);
     m->vm.no_exit_seconds = cfg->no_exit_seconds;
+    m->vm.stop_seconds = cfg->stop_seconds;
+    /* Before any thread starts: the disk's workers start with their devices. */
+    if (cfg->seccomp) {
+        char err[256];
+        struct thread_guard guard;
+
+        if ((rc = sandbox_create(&m->sandbox, cfg->seccomp_selftest, err, sizeof(err)))) {
+            log_error("%s", err);
+            return EXIT_VMM_ERROR;
+        }
+        guard = sandbox_guard(m->sandbox);
+        threads_set_guard(&m->vm.threads, &guard);
+    }
     if ((rc = add_devices(m, disks))) {
         log_error("cannot create the devices: %s", strerror(-rc));
         return EXIT_VMM_ERROR;
@@ -403,4 +417,6 @@ void machine_destroy(struct machine *m)
     if (m->console)
         console_restore(m->console);
     vm_destroy(&m->vm);
+    sandbox_destroy(m->sandbox);
+    m->sandbox = NULL;
 }

@@ -15,6 +15,7 @@ struct blk;
 struct console;
 struct debugdev;
 struct pci_bus;
+struct sandbox;
 
 /* The --disk images, opened and locked before KVM is touched; machine_create() takes them. */
 struct machine_disks {
@@ -29,7 +30,8 @@ struct machine {
     struct pci_bus *pci;               /* where PCI devices (virtio) are plugged in */
     struct blk *blk[KVMINI_MAX_DISKS]; /* kept for --stats */
     unsigned int nr_blk;
-    uint64_t started_ns; /* when main() started: the origin of every time in --stats */
+    uint64_t started_ns;     /* when main() started: the origin of every time in --stats */
+    struct sandbox *sandbox; /* the seccomp filters (vmm/seccomp.h), or NULL with --seccomp off */
 };
 
 /*

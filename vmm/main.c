@@ -12,6 +12,7 @@
 
 #include "vmm/cli.h"
 #include "vmm/image.h"
+#include "vmm/core/fatal.h"
 #include "vmm/core/log.h"
 #include "vmm/machine.h"
 #include "vmm/core/vm.h"
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
     uint64_t started_ns = stats_now_ns();
 
     vm_block_stop_signals();
+    fatal_handlers_install();
     memset(&files, 0, sizeof(files));
     /* A closed stdout must surface as a write error, not kill kvmini with the guest mid-write. */
     signal(SIGPIPE, SIG_IGN);

@@ -121,17 +121,20 @@ struct disk_req {
 };
 
 struct disk_aio;
+struct threads;
 
 /*
  * Creates d's engine (d->engine) with room for depth requests in flight. *event_fd becomes readable
  * when completions are waiting (owned by the engine; watch it, drain it with disk_aio_reap()).
+ * Worker threads, if the engine has them, enter threads (vmm/core/threads.h; may be NULL).
  * 0 or -errno.
  */
-int disk_aio_create(struct disk_aio **out, struct disk *d, unsigned int depth, int *event_fd);
+int disk_aio_create(struct disk_aio **out, struct disk *d, unsigned int depth,
+                    struct threads *threads, int *event_fd);
 
 /* disk_aio_create() with another engine than d's own (tests compare them). depth: 1 to 32768. */
 int disk_aio_create_engine(struct disk_aio **out, struct disk *d, unsigned int depth,
-                           enum disk_engine engine, int *event_fd);
+                           enum disk_engine engine, struct threads *threads, int *event_fd);
 
 /* "io_uring" or "threads": for --stats and the docs. */
 const char *disk_aio_engine_name(const struct disk_aio *a);

@@ -229,7 +229,7 @@ bool aio_step_done(struct disk_aio *a, struct disk_req *r, int64_t res)
 }
 
 int disk_aio_create_engine(struct disk_aio **out, struct disk *d, unsigned int depth,
-                           enum disk_engine engine, int *event_fd)
+                           enum disk_engine engine, struct threads *threads, int *event_fd)
 {
     size_t align = d->block_size > 4096 ? d->block_size : 4096;
     struct disk_aio *a;
@@ -243,6 +243,7 @@ int disk_aio_create_engine(struct disk_aio **out, struct disk *d, unsigned int d
         return -ENOMEM;
     a->disk = d;
     a->depth = depth;
+    a->threads = threads;
     atomic_init(&a->no_zero_range, false);
     atomic_init(&a->no_punch_hole, false);
     rc = posix_memalign(&a->zeroes, align, AIO_ZERO_CHUNK);
@@ -279,9 +280,10 @@ err_free:
     return rc;
 }
 
-int disk_aio_create(struct disk_aio **out, struct disk *d, unsigned int depth, int *event_fd)
+int disk_aio_create(struct disk_aio **out, struct disk *d, unsigned int depth,
+                    struct threads *threads, int *event_fd)
 {
-    return disk_aio_create_engine(out, d, depth, d->engine, event_fd);
+    return disk_aio_create_engine(out, d, depth, d->engine, threads, event_fd);
 }
 
 const char *disk_aio_engine_name(const struct disk_aio *a)

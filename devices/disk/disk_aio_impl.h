@@ -57,6 +57,7 @@ struct aio_backend;
 struct disk_aio {
     const struct aio_backend *be;
     struct disk *disk;
+    struct threads *threads; /* where workers enter, or NULL */
     int efd;
     unsigned int depth;
     /* The caller's thread only (submit and reap are never concurrent). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "devices/disk/disk_aio_impl.h"
+#include "vmm/core/threads.h"
 
 static int64_t run_step(int fd, const struct aio_step *s)
 {
@@ -103,27 +104,22 @@ static void stop_workers(struct aio_threads *t)
     t->nthreads = 0;
 }
 
-static int threads_init(struct disk_aio *a)
+static int pool_init(struct disk_aio *a)
 {
     struct aio_threads *t = &a->t;
     unsigned int want = a->depth < AIO_MAX_THREADS ? a->depth : AIO_MAX_THREADS;
-    sigset_t all, old;
+    const struct thread_id id = { .cls = THREAD_WORKER, .index = THREAD_INDEX_NEXT };
     int rc = 0;
 
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->work_cv, NULL);
     pthread_cond_init(&t->done_cv, NULL);
-    /* Workers inherit a full mask, so signals stay with the threads that handle them. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     while (t->nthreads < want) {
-        rc = -pthread_create(&t->tid[t->nthreads], NULL, worker, a);
+        rc = threads_start(a->threads, &t->tid[t->nthreads], &id, "kvmini-disk", worker, a);
         if (rc < 0)
             break;
-        pthread_setname_np(t->tid[t->nthreads], "kvmini-disk");
         t->nthreads++;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) {
         stop_workers(t);
         pthread_cond_destroy(&t->done_cv);
@@ -133,7 +129,7 @@ static int threads_init(struct disk_aio *a)
     return rc;
 }
 
-static void threads_fini(struct disk_aio *a)
+static void pool_fini(struct disk_aio *a)
 {
     struct aio_threads *t = &a->t;
 
@@ -202,8 +198,8 @@ static void threads_wait(struct disk_aio *a)
 
 const struct aio_backend aio_threads_backend = {
     .name = "threads",
-    .init = threads_init,
-    .fini = threads_fini,
+    .init = pool_init,
+    .fini = pool_fini,
     .submit = threads_submit,
     .kick = threads_kick,
     .harvest = threads_harvest,

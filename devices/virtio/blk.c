@@ -523,7 +523,7 @@ int blk_create(struct blk **out, struct disk *disk, struct gmem *mem, struct evl
         goto err_lock;
     snprintf(b->name, sizeof(b->name), "virtio-blk %s", b->disk.path);
     b->vdev.name = b->name;
-    if ((rc = disk_aio_create(&b->aio, &b->disk, BLK_QUEUE_SIZE, &event_fd)))
+    if ((rc = disk_aio_create(&b->aio, &b->disk, BLK_QUEUE_SIZE, loop->threads, &event_fd)))
         goto err_vdev;
     if ((rc = evloop_add(loop, event_fd, EPOLLIN, on_completion, b)))
         goto err_aio;

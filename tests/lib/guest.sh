@@ -74,6 +74,21 @@ sigterm_within() {
     wait "$pid" || STATUS=$?
 }
 
+# wait_for_output FILE REGEX [SECONDS]: polls FILE until a line matches the extended REGEX (0), or
+# KVMINI_PID has exited (1), or SECONDS (default 240) have passed (2).
+wait_for_output() {
+	local file=$1 re=$2 deadline=$((SECONDS + ${3:-240}))
+	while ((SECONDS < deadline)); do
+		grep -qE -- "$re" "$file" 2>/dev/null && return 0
+		if ! kill -0 "$KVMINI_PID" 2>/dev/null; then
+			grep -qE -- "$re" "$file" 2>/dev/null && return 0
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 2
+}
+
 # Exactly one line on stderr: the error, not a cascade.
 expect_one_error_line() {
     [ "$(printf '%s\n' "$ERR" | grep -c .)" = 1 ] || fail "expected one line on stderr"

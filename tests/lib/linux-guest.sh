@@ -37,21 +37,6 @@ start_linux() {
 	KVMINI_PID=$!
 }
 
-# wait_for_output FILE REGEX [SECONDS]: polls FILE until a line matches the extended REGEX (0), or
-# KVMINI_PID has exited (1), or SECONDS (default 240) have passed (2).
-wait_for_output() {
-	local file=$1 re=$2 deadline=$((SECONDS + ${3:-240}))
-	while ((SECONDS < deadline)); do
-		grep -qE -- "$re" "$file" 2>/dev/null && return 0
-		if ! kill -0 "$KVMINI_PID" 2>/dev/null; then
-			grep -qE -- "$re" "$file" 2>/dev/null && return 0
-			return 1
-		fi
-		sleep 0.1
-	done
-	return 2
-}
-
 # direct_io_dir DIR...: prints the first DIR in which files can be opened with O_DIRECT (tmpfs
 # cannot before Linux 6.6: the rig's /tmp; a 9p share or a disk file system can), or nothing.
 direct_io_dir() {

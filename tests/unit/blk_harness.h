@@ -63,7 +63,8 @@ struct tenv {
     struct blk *b;
     struct virtio_dev *dev;
     int queue_irqs, config_irqs; /* raised on the loop thread or the kicking one: atomic */
-    char path[PATH_MAX];
+    char path[PATH_MAX];         /* unlinked once the disk is open */
+    int host_fd;                 /* the image, as the host sees it */
     uint64_t size;
 };
 

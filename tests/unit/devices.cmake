@@ -15,6 +15,8 @@ kvmini_unit_test(test_console
     ${CMAKE_SOURCE_DIR}/tests/unit/test_console.c
     ${CMAKE_SOURCE_DIR}/devices/console.c
     ${CMAKE_SOURCE_DIR}/devices/outbuf.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/nonblock.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/fatal.c
     ${CMAKE_SOURCE_DIR}/devices/serial.c
     ${KVMINI_DEV_FAKES}
     LIBS Threads::Threads)

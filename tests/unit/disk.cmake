@@ -11,6 +11,8 @@ foreach(t test_disk_open test_disk_aio)
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/threads.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/fatal.c
         ${CMAKE_SOURCE_DIR}/vmm/core/log.c
         LIBS PkgConfig::LIBURING Threads::Threads)
 endforeach()

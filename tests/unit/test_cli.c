@@ -7,6 +7,8 @@
 
 #include "vmm/cli.h"
 #include "vmm/core/pvm.h"
+#include "vmm/core/stop_watch.h"
+#include "vmm/core/threads.h"
 #include "vmm/core/stop.h"
 #include "tests/unit/unit.h"
 
@@ -65,6 +67,16 @@ START_TEST(run_options)
     ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k"), 0);
     ck_assert_uint_eq(cfg.mem_size, CLI_DEFAULT_MEM);
     ck_assert_uint_eq(cfg.cpus, 1);
+    ck_assert(cfg.seccomp);
+
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--seccomp", "off"), 0);
+    ck_assert(!cfg.seccomp);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--seccomp=on"), 0);
+    ck_assert(cfg.seccomp);
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--seccomp", "no"), -EINVAL);
+    ck_assert_str_eq(err, "--seccomp 'no': give on or off");
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--seccomp"), -EINVAL);
+    ck_assert_str_eq(err, "--seccomp needs a value (see --help)");
 }
 END_TEST
 
@@ -201,6 +213,22 @@ START_TEST(environment)
                          -EINVAL);
         ck_assert_ptr_nonnull(strstr(err, "KVMINI_NO_EXIT_SECONDS must be 1 to 3600"));
     }
+    ck_assert_uint_eq(cfg.stop_seconds, STOP_WATCH_SECONDS);
+    ck_assert_int_eq(cfg.seccomp_selftest, THREAD_CLASSES);
+    ck_assert_int_eq(parse_env(&cfg, err,
+                               (const char *const[]){ "KVMINI_STOP_SECONDS=1",
+                                                      "KVMINI_SECCOMP_SELFTEST=worker", NULL }),
+                     0);
+    ck_assert_uint_eq(cfg.stop_seconds, 1);
+    ck_assert_int_eq(cfg.seccomp_selftest, THREAD_WORKER);
+    ck_assert_int_eq(parse_env(&cfg, err, (const char *const[]){ "KVMINI_STOP_SECONDS=0", NULL }),
+                     -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "KVMINI_STOP_SECONDS must be 1 to 3600 (got '0')"));
+    ck_assert_int_eq(
+        parse_env(&cfg, err, (const char *const[]){ "KVMINI_SECCOMP_SELFTEST=disk", NULL }),
+        -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "KVMINI_SECCOMP_SELFTEST must be main, vcpu, loop, worker "
+                                      "or watchdog (got 'disk')"));
     ck_assert_int_eq(parse_env(&cfg, err, (const char *const[]){ "KVMINI_DISK_ENGINE=aio", NULL }),
                      -EINVAL);
     ck_assert_ptr_nonnull(
@@ -227,14 +255,15 @@ START_TEST(help_and_version)
     ck_assert_ptr_nonnull(strstr(cli_usage(), "--kernel FILE"));
     ck_assert_ptr_nonnull(strstr(cli_usage(), "bzImage"));
     /* Every status kvmini itself gives is listed. */
-    for (int st = EXIT_USAGE; st <= EXIT_NO_EXITS; st++) {
+    for (int st = EXIT_USAGE; st <= EXIT_STOP_STUCK; st++) {
         char num[8];
 
-        if (st == 67 || st == 68 || (st > EXIT_VMM_ERROR && st < EXIT_TRIPLE_FAULT))
+        if (st == 67 || st == 68 || (st > EXIT_VMM_ERROR && st < EXIT_TRIPLE_FAULT) || st == 85)
             continue; /* not kvmini's */
         snprintf(num, sizeof(num), " %d ", st);
         ck_assert_msg(strstr(cli_usage(), num), "--help does not list exit status %d", st);
     }
+    ck_assert_ptr_nonnull(strstr(cli_usage(), "159, SIGSYS"));
 }
 END_TEST
 

@@ -39,7 +39,8 @@ static void rig_open(struct rig *g, int engine, const char *path, enum disk_cach
     char err[256];
 
     ck_assert_msg(open_disk(&g->d, path, ro, cache, NULL, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(disk_aio_create_engine(&g->a, &g->d, depth, engines[engine], &g->efd), 0);
+    ck_assert_int_eq(disk_aio_create_engine(&g->a, &g->d, depth, engines[engine], NULL, &g->efd),
+                     0);
     ck_assert_str_eq(disk_aio_engine_name(g->a),
                      engines[engine] == DISK_ENGINE_IO_URING ? "io_uring" : "threads");
 }
@@ -427,7 +428,7 @@ START_TEST(engine_choice)
     rig_open(&g, 1, make_file(FSIZE), DISK_CACHE_WRITEBACK, false, 1);
     /* The disk's own engine, as disk_open() took it from the options. */
     g.d.engine = DISK_ENGINE_THREADS;
-    ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, &efd), 0);
+    ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, NULL, &efd), 0);
     ck_assert_str_eq(disk_aio_engine_name(a), "threads");
     disk_aio_destroy(a);
     ck_assert_int_eq(disk_engine_parse("threads", &g.d.engine), 0);
@@ -437,12 +438,41 @@ START_TEST(engine_choice)
     ck_assert_int_eq(disk_engine_parse("bogus", &g.d.engine), -EINVAL);
     ck_assert_int_eq(disk_engine_parse(NULL, &g.d.engine), 0);
     ck_assert_int_eq(g.d.engine, DISK_ENGINE_AUTO);
-    ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, &efd), 0);
+    ck_assert_int_eq(disk_aio_create(&a, &g.d, 1, NULL, &efd), 0);
     ck_assert_str_eq(disk_aio_engine_name(a), first_engine == 0 ? "io_uring" : "threads");
     disk_aio_destroy(a);
-    ck_assert_int_eq(disk_aio_create(&a, &g.d, 0, &efd), -EINVAL);
-    ck_assert_int_eq(disk_aio_create(&a, &g.d, AIO_MAX_DEPTH + 1, &efd), -EINVAL);
+    ck_assert_int_eq(disk_aio_create(&a, &g.d, 0, NULL, &efd), -EINVAL);
+    ck_assert_int_eq(disk_aio_create(&a, &g.d, AIO_MAX_DEPTH + 1, NULL, &efd), -EINVAL);
     disk_aio_destroy(NULL);
+    rig_close(&g);
+}
+END_TEST
+
+/*
+ * seccomp cannot see io_uring operations: the ring must refuse every one but the engine's own
+ * (readv, writev, fsync, fallocate), and any SQE flag. Run only where io_uring works (_i = 0).
+ */
+START_TEST(ring_refuses_other_operations)
+{
+    struct io_uring_sqe *sqe;
+    struct io_uring_cqe *cqe;
+    struct rig g;
+
+    rig_open(&g, _i, make_file(FSIZE), DISK_CACHE_WRITEBACK, false, 4);
+    for (int i = 0; i < 2; i++) {
+        sqe = io_uring_get_sqe(&g.a->ring);
+        ck_assert_ptr_nonnull(sqe);
+        if (i == 0) {
+            io_uring_prep_openat(sqe, AT_FDCWD, "/proc/self/status", O_RDONLY, 0);
+        } else {
+            io_uring_prep_fsync(sqe, g.d.fd, 0); /* an allowed operation, a flag that is not */
+            io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+        }
+        io_uring_submit(&g.a->ring);
+        ck_assert_int_eq(io_uring_wait_cqe(&g.a->ring, &cqe), 0);
+        ck_assert_int_eq(cqe->res, -EACCES);
+        io_uring_cqe_seen(&g.a->ring, cqe);
+    }
     rig_close(&g);
 }
 END_TEST
@@ -546,6 +576,7 @@ static Suite *disk_aio_suite(void)
     tcase_add_loop_test(aio, destroy_waits, first_engine, 2);
     tcase_add_loop_test(aio, direct_io, first_engine, 2);
     tcase_add_test(aio, engine_choice);
+    tcase_add_loop_test(aio, ring_refuses_other_operations, first_engine, 1);
     suite_add_tcase(s, aio);
 
     tcase_add_test(logic, short_transfers_resume);
@@ -577,7 +608,7 @@ static int probe_io_uring(void)
     close(efd);
     rc = open_disk(&d, path, false, DISK_CACHE_WRITEBACK, NULL, err, sizeof(err));
     if (rc == 0) {
-        rc = disk_aio_create_engine(&a, &d, 8, DISK_ENGINE_IO_URING, &efd);
+        rc = disk_aio_create_engine(&a, &d, 8, DISK_ENGINE_IO_URING, NULL, &efd);
         disk_aio_destroy(a);
         disk_close(&d);
     }

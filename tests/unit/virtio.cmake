@@ -37,6 +37,8 @@ foreach(t test_blk_io test_blk_errors)
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_aio.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_uring.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk_threads.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/threads.c
+        ${CMAKE_SOURCE_DIR}/vmm/core/fatal.c
         ${CMAKE_SOURCE_DIR}/vmm/mem/gmem.c
         ${CMAKE_SOURCE_DIR}/vmm/core/evloop.c
         ${CMAKE_SOURCE_DIR}/vmm/core/log.c

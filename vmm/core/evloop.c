@@ -100,10 +100,11 @@ static void *evloop_thread(void *arg)
 
 int evloop_start(struct evloop *loop)
 {
-    int rc = pthread_create(&loop->thread, NULL, evloop_thread, loop);
+    const struct thread_id id = { .cls = THREAD_LOOP };
+    int rc = threads_start(loop->threads, &loop->thread, &id, "kvmini-loop", evloop_thread, loop);
 
     if (rc)
-        return -rc;
+        return rc;
     loop->running = 1;
     return 0;
 }

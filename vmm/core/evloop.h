@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/core/threads.h"
+
 /* events is the epoll event mask that fired (EPOLLIN, EPOLLHUP, ...). */
 typedef void (*ev_fn)(void *opaque, uint32_t events);
 
@@ -27,6 +29,8 @@ struct evloop {
     int stop_fd; /* eventfd: a write ends the loop */
     pthread_t thread;
     int running;
+    struct threads
+        *threads; /* where the loop thread and devices' helper threads enter; may be NULL */
     struct ev_source sources[EVLOOP_MAX_SOURCES];
 };
 

@@ -33,6 +33,7 @@ enum stop_cause {
 #define EXIT_ENTRY_FAILED 82
 #define EXIT_GUEST_PANIC  83
 #define EXIT_NO_EXITS     84
+#define EXIT_STOP_STUCK   86  /* a stop did not complete in time (vmm/core/stop_watch.h) */
 #define EXIT_SIGNAL_BASE  128 /* + signal number, as shells report it */
 
 struct stopper {

@@ -237,25 +237,51 @@ static bool handle_exit(struct vcpu *vcpu)
     }
 }
 
+/* For a stop that does not complete: what this vCPU is doing (vmm/core/threads.h). */
+static void vcpu_describe(void *ctx, char *buf, size_t len)
+{
+    const struct vcpu *vcpu = ctx;
+    unsigned int in_hand = __atomic_load_n(&vcpu->in_hand, __ATOMIC_RELAXED);
+
+    if (!in_hand)
+        snprintf(buf, len, "running the guest");
+    else if (in_hand - 1 == KVM_EXIT_IO)
+        snprintf(buf, len, "emulating port 0x%x", vcpu->run->io.port);
+    else if (in_hand - 1 == KVM_EXIT_MMIO)
+        snprintf(buf, len, "emulating MMIO at 0x%llx",
+                 (unsigned long long)vcpu->run->mmio.phys_addr);
+    else
+        snprintf(buf, len, "handling a %s exit", stats_exit_name(in_hand - 1));
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *vcpu = arg;
     struct vm *vm = vcpu->vm;
     bool timed = vm->stats_enabled;
     bool exited = false;
-    uint64_t start = stats_now_ns();
-
-    vcpu->stats.first_run_ns = start;
+    uint64_t start;
     sigset_t kick;
 
+    /* Every thread's filter goes on before any vCPU runs the guest. */
+    if (!vm_wait_go(vm))
+        return NULL;
+    start = stats_now_ns();
+    vcpu->stats.first_run_ns = start;
     sigemptyset(&kick);
     sigaddset(&kick, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
     while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
-        int rc = ioctl(vcpu->fd, KVM_RUN, 0);
-        int err = errno;
-        uint64_t exited_at = timed ? stats_now_ns() : 0;
+        int rc, err;
+        uint64_t exited_at;
+
+        __atomic_store_n(&vcpu->in_hand, 0, __ATOMIC_RELAXED);
+        rc = ioctl(vcpu->fd, KVM_RUN, 0);
+        err = errno;
+        exited_at = timed ? stats_now_ns() : 0;
+        if (rc == 0)
+            __atomic_store_n(&vcpu->in_hand, vcpu->run->exit_reason + 1, __ATOMIC_RELAXED);
 
         if (rc < 0) {
             /*
@@ -285,10 +311,17 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *vcpu)
 {
-    int rc = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+    const struct thread_id id = {
+        .cls = THREAD_VCPU,
+        .index = vcpu->index,
+        .describe = vcpu_describe,
+        .describe_ctx = vcpu,
+    };
+    int rc =
+        threads_start(&vcpu->vm->threads, &vcpu->thread, &id, "kvmini-vcpu", vcpu_thread, vcpu);
 
     if (rc)
-        return -rc;
+        return rc;
     vcpu->started = true;
     return 0;
 }

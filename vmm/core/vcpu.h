@@ -23,7 +23,8 @@ struct vcpu {
     bool started;
     struct kvm_regs boot_regs;
     struct kvm_sregs boot_sregs;
-    bool wait_for_sipi; /* an AP that sleeps until the BSP sends INIT/SIPI */
+    bool wait_for_sipi;   /* an AP that sleeps until the BSP sends INIT/SIPI */
+    unsigned int in_hand; /* atomic: 0 in KVM_RUN, else the exit being handled + 1 (reports) */
     struct vcpu_stats stats;
 };
 

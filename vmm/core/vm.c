@@ -173,6 +173,7 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
     vm->loop.epfd = vm->loop.stop_fd = -1;
     pthread_mutex_init(&vm->stop_lock, NULL);
     pthread_cond_init(&vm->stop_cond, NULL);
+    threads_init(&vm->threads);
     vm->stopper = (struct stopper){ .request = vm_stopper, .ctx = vm };
     vm->unmapped_warnings = LOG_BUDGET(8, "further accesses to unmapped guest addresses are not "
                                           "reported (--stats counts them)");
@@ -240,6 +241,7 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
         log_error("cannot create the event loop: %s", strerror(-rc));
         return rc;
     }
+    vm->loop.threads = &vm->threads;
     return 0;
 }
 
@@ -261,6 +263,19 @@ void vm_request_stop(struct vm *vm, enum stop_cause cause, int status)
     __atomic_store_n(&vm->stopping, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&vm->stop_cond);
     pthread_mutex_unlock(&vm->stop_lock);
+    stop_watch_arm(&vm->watch);
+}
+
+bool vm_wait_go(struct vm *vm)
+{
+    bool go;
+
+    pthread_mutex_lock(&vm->stop_lock);
+    while (!vm->go && vm->stop_cause == STOP_NONE)
+        pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+    go = vm->go && vm->stop_cause == STOP_NONE;
+    pthread_mutex_unlock(&vm->stop_lock);
+    return go;
 }
 
 static void on_signal(void *opaque, uint32_t events)
@@ -319,11 +334,16 @@ static int setup_signals(struct vm *vm)
 
 int vm_run(struct vm *vm, enum stop_cause *cause, int *status)
 {
+    const struct thread_id main_id = { .cls = THREAD_MAIN };
     unsigned int started = 0;
     int rc;
 
     bus_freeze(&vm->pio);
     bus_freeze(&vm->mmio);
+    if ((rc = stop_watch_start(&vm->watch, &vm->threads, vm->stop_seconds))) {
+        log_error("cannot start the stop watchdog: %s", strerror(-rc));
+        goto out;
+    }
     if ((rc = setup_signals(vm)) || (rc = pvm_watch_start(vm)) || (rc = evloop_start(&vm->loop))) {
         log_error("cannot start the event loop: %s", strerror(-rc));
         goto out;
@@ -335,8 +355,13 @@ int vm_run(struct vm *vm, enum stop_cause *cause, int *status)
             break;
         }
     }
+    /* Last: the main thread no longer creates threads or opens files for writing after this. */
+    if (started == vm->nr_vcpus && threads_enter(&vm->threads, &main_id, NULL) < 0)
+        vm_request_stop(vm, STOP_VMM_ERROR, 0);
 
     pthread_mutex_lock(&vm->stop_lock);
+    vm->go = true;
+    pthread_cond_broadcast(&vm->stop_cond);
     while (vm->stop_cause == STOP_NONE)
         pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
     pthread_mutex_unlock(&vm->stop_lock);
@@ -389,6 +414,9 @@ void vm_destroy(struct vm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     vm->kvm_fd = -1;
+    /* The stop completed: every thread but this one is gone. */
+    stop_watch_end(&vm->watch);
+    threads_fini(&vm->threads);
     pthread_cond_destroy(&vm->stop_cond);
     pthread_mutex_destroy(&vm->stop_lock);
 }

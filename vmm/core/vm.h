@@ -20,6 +20,8 @@
 #include "vmm/core/log.h"
 #include "vmm/core/stats.h"
 #include "vmm/core/stop.h"
+#include "vmm/core/stop_watch.h"
+#include "vmm/core/threads.h"
 #include "vmm/core/vcpu.h"
 
 /* The fixed PC devices (about 11) plus a virtio device and its transport per disk. */
@@ -75,8 +77,13 @@ struct vm {
     bool stats_enabled;
     struct log_budget unmapped_warnings; /* accesses to unmapped addresses: a guest can loop */
 
+    struct threads threads;    /* every thread the VM runs; machine.c sets their guard */
+    struct stop_watch watch;   /* a stop completes within stop_seconds, or kvmini exits */
+    unsigned int stop_seconds; /* 0: STOP_WATCH_SECONDS */
+
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
+    bool go; /* every thread is guarded: vCPUs may run the guest (under stop_lock) */
     enum stop_cause stop_cause;
     int stop_status;
     volatile int stopping; /* read by vCPU threads between exits */
@@ -108,8 +115,17 @@ int vm_add_device(struct vm *vm, const char *name, void *dev, void (*destroy)(vo
  */
 void vm_block_stop_signals(void);
 
-/* Freezes the buses, starts the event loop and the vCPUs, and waits for a stop request. */
+/*
+ * Freezes the buses, starts the stop watchdog, the event loop and the vCPUs, guards the calling
+ * thread as the main one, lets the vCPUs run, and waits for a stop request.
+ */
 int vm_run(struct vm *vm, enum stop_cause *cause, int *status);
+
+/*
+ * Called by each vCPU thread before it first runs the guest: waits until every thread of the VM
+ * has its guard on. false: the VM stopped meanwhile, do not run.
+ */
+bool vm_wait_go(struct vm *vm);
 
 /* Asks the VM to stop; the first request wins. Safe from any thread. */
 void vm_request_stop(struct vm *vm, enum stop_cause cause, int status);
