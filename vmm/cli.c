@@ -30,6 +30,11 @@ static const char usage_text[] =
     "                  a raw image or block device as a virtio-blk disk (up to 8; the first is\n"
     "                  /dev/vda in Linux). ro: the guest cannot write it; cache=none: O_DIRECT;\n"
     "                  serial: the GET_ID string, 20 bytes at most (default: the file name)\n"
+    "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...[,mac=MAC]\n"
+    "                  a virtio-net NIC on a private network with DHCP, NAT to the host's\n"
+    "                  network, and host ports forwarded to the guest (no privilege needed)\n"
+    "  --net tap=NAME[,mac=MAC]\n"
+    "                  a virtio-net NIC on the TAP device NAME (up to 4 --net in all)\n"
     "  --stats         at exit, print VM exits by reason and by address, time per vCPU\n"
     "  --seccomp on|off\n"
     "                  system call filters on kvmini's threads (default on; docs/security.md)\n"
@@ -38,6 +43,7 @@ static const char usage_text[] =
     "exit status: the guest's (debug-exit port 0x501), 0 on power-off or reset,\n"
     "  64 usage, 65 bad kernel/initrd, 66 file not found, 69 no usable KVM, 70 kvmini error,\n"
     "  80 triple fault, 81 KVM internal/emulation error, 82 entry failed, 83 guest panic,\n"
+    "  68 a --net backend cannot be set up (no such TAP, not permitted, a port in use),\n"
     "  84 no VM exit in the first seconds on a PVM host, 86 a stop did not complete in time,\n"
     "  128+N killed by signal N (159, SIGSYS: a system call the seccomp filter forbids).\n"
     "  66 also covers a --disk that is missing or in use.\n"
@@ -240,8 +246,8 @@ void cli_config_free(struct vm_config *cfg)
 
 static bool takes_value(const char *arg)
 {
-    static const char *const names[] = { "--kernel", "--initrd", "--append", "--mem",
-                                         "--cpus",   "--disk",   "--seccomp" };
+    static const char *const names[] = { "--kernel", "--initrd", "--append",  "--mem",
+                                         "--cpus",   "--disk",   "--seccomp", "--net" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(arg, names[i]))
@@ -307,6 +313,16 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
                 return fail(err, errlen, "--mem %s is too small; give at least 2M", v);
             if (cfg->mem_size & 0xfff)
                 return fail(err, errlen, "--mem %s is not a multiple of 4K; use e.g. 512M", v);
+        } else if ((v = option_value(argc, argv, &i, "--net"))) {
+            int rc;
+
+            if (cfg->nr_nets == KVMINI_MAX_NICS)
+                return fail(err, errlen, "more than %d --net; give at most %d NICs",
+                            KVMINI_MAX_NICS, KVMINI_MAX_NICS);
+            rc = net_options_parse(v, &cfg->nets[cfg->nr_nets], err, errlen);
+            if (rc)
+                return rc;
+            cfg->nr_nets++;
         } else if ((v = option_value(argc, argv, &i, "--disk"))) {
             int rc = parse_disk(v, cfg, err, errlen);
 

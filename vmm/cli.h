@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "devices/disk/disk.h"
+#include "devices/net/netdev.h"
 
 #define CLI_DEFAULT_MEM (128ULL << 20)
 #define CLI_MIN_MEM     (2ULL << 20)
@@ -39,6 +40,8 @@ struct vm_config {
     struct disk_options disks[KVMINI_MAX_DISKS];
     char *disk_specs[KVMINI_MAX_DISKS];
     unsigned int nr_disks;
+    struct net_options nets[KVMINI_MAX_NICS]; /* each --net, in order */
+    unsigned int nr_nets;
     /* From the environment (cli_parse_env), for tests: README lists the variables. */
     const char *kvm_device;       /* KVMINI_KVM_DEVICE, or /dev/kvm */
     bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */

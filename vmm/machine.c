@@ -11,12 +11,15 @@
 #include "devices/console.h"
 #include "devices/debugdev.h"
 #include "devices/i8042.h"
+#include "devices/net/slirp.h"
+#include "devices/net/tap.h"
 #include "devices/ioapic.h"
 #include "devices/pci/pci.h"
 #include "devices/pvpanic.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "firmware/acpi.h"
 #include "firmware/boot.h"
@@ -97,6 +100,7 @@ DEVICE_DESTRUCTOR(pvpanic)
 DEVICE_DESTRUCTOR(pci_bus)
 DEVICE_DESTRUCTOR(blk)
 DEVICE_DESTRUCTOR(virtio_pci)
+DEVICE_DESTRUCTOR(net)
 
 /* Hands a created device to the VM for teardown; destroys it right away if that fails. */
 static int adopt(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev))
@@ -222,7 +226,60 @@ static int add_disks(struct machine *m, struct machine_disks *disks)
     return 0;
 }
 
-static int add_devices(struct machine *m, struct machine_disks *disks)
+int machine_open_nets(struct machine_nets *nets, const struct vm_config *cfg)
+{
+    char err[256];
+
+    memset(nets, 0, sizeof(*nets));
+    for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+        const struct net_options *o = &cfg->nets[i];
+        int rc = o->kind == NET_TAP ? net_tap_create(&nets->be[i], o->tap, err, sizeof(err))
+                                    : net_user_create(&nets->be[i], &o->user, err, sizeof(err));
+
+        if (rc) {
+            log_error("%s", err);
+            machine_close_nets(nets);
+            return EXIT_NO_NET;
+        }
+        nets->n = i + 1;
+    }
+    return 0;
+}
+
+void machine_close_nets(struct machine_nets *nets)
+{
+    for (unsigned int i = 0; i < nets->n; i++)
+        if (nets->be[i])
+            nets->be[i]->ops->destroy(nets->be[i]);
+    nets->n = 0;
+}
+
+/* One virtio-net per --net, each behind its own virtio-pci function, after the disks. */
+static int add_nics(struct machine *m, const struct vm_config *cfg, struct machine_nets *nets)
+{
+    struct vm *vm = &m->vm;
+    struct virtio_pci *vp;
+    uint8_t mac[6];
+    struct net *n;
+    int rc;
+
+    for (unsigned int i = 0; i < nets->n; i++) {
+        net_mac(&cfg->nets[i], i, mac);
+        if ((rc = net_create(&n, nets->be[i], mac, &vm->mem, &vm->loop)))
+            return rc;
+        nets->be[i] = NULL; /* the NIC's now */
+        if ((rc = adopt(vm, "virtio-net", n, destroy_net)))
+            return rc;
+        m->nic[m->nr_nics++] = n;
+        if ((rc = virtio_pci_create(&vp, m->pci, net_vdev(n), &vm->irq_routes, &vm->loop)) ||
+            (rc = adopt(vm, "virtio-pci", vp, destroy_virtio_pci)))
+            return rc;
+    }
+    return 0;
+}
+
+static int add_devices(struct machine *m, const struct vm_config *cfg, struct machine_disks *disks,
+                       struct machine_nets *nets)
 {
     struct vm *vm = &m->vm;
     struct debugdev *dbg;
@@ -246,7 +303,9 @@ static int add_devices(struct machine *m, struct machine_disks *disks)
     if ((rc = rtc_create(&rtc, &vm->pio, PORT_RTC_INDEX, irq_line(vm, GSI_RTC), NULL, NULL)) ||
         (rc = adopt(vm, "rtc", rtc, destroy_rtc)))
         return rc;
-    return add_disks(m, disks);
+    if ((rc = add_disks(m, disks)))
+        return rc;
+    return add_nics(m, cfg, nets);
 }
 
 /* ACPI for Linux (and any OS that reads it), the MP table for those that boot with acpi=off. */
@@ -311,7 +370,8 @@ static int load_guest(struct machine *m, const struct vm_config *cfg, struct boo
 }
 
 int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
-                   struct boot_files *files, struct machine_disks *disks, uint64_t started_ns)
+                   struct boot_files *files, struct machine_disks *disks, struct machine_nets *nets,
+                   uint64_t started_ns)
 {
     int rc;
 
@@ -328,14 +388,18 @@ int machine_create(struct machine *m, int kvm_fd, const struct vm_config *cfg,
         char err[256];
         struct thread_guard guard;
 
-        if ((rc = sandbox_create(&m->sandbox, cfg->seccomp_selftest, err, sizeof(err)))) {
+        struct sandbox_needs needs = { .user_net = false };
+
+        for (unsigned int i = 0; i < cfg->nr_nets; i++)
+            needs.user_net |= cfg->nets[i].kind == NET_USER;
+        if ((rc = sandbox_create(&m->sandbox, &needs, cfg->seccomp_selftest, err, sizeof(err)))) {
             log_error("%s", err);
             return EXIT_VMM_ERROR;
         }
         guard = sandbox_guard(m->sandbox);
         threads_set_guard(&m->vm.threads, &guard);
     }
-    if ((rc = add_devices(m, disks))) {
+    if ((rc = add_devices(m, cfg, disks, nets))) {
         log_error("cannot create the devices: %s", strerror(-rc));
         return EXIT_VMM_ERROR;
     }
@@ -384,6 +448,23 @@ static void print_disk_stats(struct machine *m)
     }
 }
 
+static void print_nic_stats(struct machine *m)
+{
+    for (unsigned int i = 0; i < m->nr_nics; i++) {
+        struct net_stats st;
+
+        net_get_stats(m->nic[i], &st);
+        fprintf(stderr,
+                "nic %u (%s): rx %llu frames %.1f MiB, tx %llu frames %.1f MiB, %llu rx dropped, "
+                "%llu tx malformed, %llu tx errors, %llu rx waits, %llu tx waits\r\n",
+                i, net_backend_name(m->nic[i]), (unsigned long long)st.rx_frames,
+                st.rx_bytes / 1048576.0, (unsigned long long)st.tx_frames, st.tx_bytes / 1048576.0,
+                (unsigned long long)st.rx_dropped, (unsigned long long)st.tx_dropped,
+                (unsigned long long)st.tx_errors, (unsigned long long)st.rx_waits,
+                (unsigned long long)st.tx_waits);
+    }
+}
+
 void machine_finish(struct machine *m, enum stop_cause cause, int status)
 {
     struct vm *vm = &m->vm;
@@ -405,6 +486,7 @@ void machine_finish(struct machine *m, enum stop_cause cause, int status)
         if (m->debug)
             print_boot_marks(m->debug);
         print_disk_stats(m);
+        print_nic_stats(m);
         stats_print_memory(stderr, vm->mem.mapping, vm->mem.mapping_size);
         fprintf(stderr, "stopped: %s, exit status %d, %.3f ms after start\r\n",
                 stop_cause_name(cause), stop_exit_status(cause, status),

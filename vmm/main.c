@@ -44,6 +44,7 @@ int main(int argc, char **argv)
     struct boot_files files;
     struct machine machine;
     struct machine_disks disks = { .n = 0 };
+    struct machine_nets nets = { .n = 0 };
     enum stop_cause cause = STOP_NONE;
     int kvm_fd, stop_status = 0, rc;
     unsigned int max;
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
     /* Opened and locked now, so a missing or busy image is reported before KVM is. */
     if ((rc = machine_open_disks(&disks, &cfg)))
         goto out_files;
+    if ((rc = machine_open_nets(&nets, &cfg)))
+        goto out_disks;
 
     if (kvm_open_checked(cfg.kvm_device, &kvm_fd)) {
         rc = EXIT_NO_KVM;
@@ -92,7 +95,7 @@ int main(int argc, char **argv)
         goto out_disks;
     }
 
-    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files, &disks, started_ns))) {
+    if ((rc = machine_create(&machine, kvm_fd, &cfg, &files, &disks, &nets, started_ns))) {
         machine_destroy(&machine);
         goto out_disks;
     }
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
     rc = stop_exit_status(cause, stop_status);
 
 out_disks:
+    machine_close_nets(&nets);
     machine_close_disks(&disks);
 out_files:
     boot_files_close(&files);

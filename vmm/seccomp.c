@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -65,15 +66,30 @@ static const unsigned long vcpu_ioctls[] = {
     KVM_IOEVENTFD, KVM_GET_MP_STATE, KVM_SET_MP_STATE,
 };
 
-/* The event loop: epoll, completions, interrupts, the console in and out, timers, signals. */
+/* The event loop: epoll, completions, interrupts, the console in and out, timers, signals,
+ * frames to and from a TAP (TUNSETOFFLOAD once the guest has said what it takes). */
 static const int loop_calls[] = {
     SCMP_SYS(epoll_wait),     SCMP_SYS(epoll_pwait),     SCMP_SYS(epoll_ctl), SCMP_SYS(ioctl),
     SCMP_SYS(io_uring_enter), SCMP_SYS(timerfd_settime), SCMP_SYS(poll),      SCMP_SYS(sendto),
-    SCMP_SYS(eventfd2),       SCMP_SYS(close),
+    SCMP_SYS(eventfd2),       SCMP_SYS(close),           SCMP_SYS(readv),     SCMP_SYS(writev),
 };
 static const unsigned long loop_ioctls[] = {
-    KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD, KVM_IOEVENTFD, TCGETS, TIOCGWINSZ,
+    KVM_IRQ_LINE,  KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD,
+    KVM_IOEVENTFD, TCGETS,         TIOCGWINSZ,          TUNSETOFFLOAD,
 };
+
+/*
+ * The event loop again, with --net user: libslirp makes the guest's connections with sockets of
+ * kvmini's own, so the loop may create and use sockets; its DNS forwarder reads
+ * /etc/resolv.conf when the guest first asks, and again when the file changes (read-only).
+ */
+static const int user_net_calls[] = {
+    SCMP_SYS(socket),      SCMP_SYS(connect),    SCMP_SYS(bind),       SCMP_SYS(listen),
+    SCMP_SYS(accept),      SCMP_SYS(accept4),    SCMP_SYS(recvfrom),   SCMP_SYS(sendmsg),
+    SCMP_SYS(recvmsg),     SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
+    SCMP_SYS(getpeername), SCMP_SYS(shutdown),   SCMP_SYS(fcntl),
+};
+static const unsigned long user_net_ioctls[] = { FIONREAD, FIONBIO };
 
 /* A disk worker: the disk's data, nothing else. */
 static const int worker_calls[] = {
@@ -115,6 +131,8 @@ static const struct class_policy policies[THREAD_CLASSES] = {
     [THREAD_WATCHDOG] = { LIST(watchdog_calls), LIST(watchdog_ioctls) },
 };
 
+static const struct class_policy user_net_policy = { LIST(user_net_calls), LIST(user_net_ioctls) };
+
 struct sandbox {
     struct sock_fprog prog[THREAD_CLASSES];
     enum thread_class selftest;
@@ -127,6 +145,13 @@ static bool in_list(const int *list, size_t n, int nr)
         if (list[i] == nr)
             return true;
     return false;
+}
+
+size_t sandbox_user_net_calls(int *calls, size_t max)
+{
+    for (size_t i = 0; i < user_net_policy.nr_calls && i < max; i++)
+        calls[i] = user_net_policy.calls[i];
+    return user_net_policy.nr_calls;
 }
 
 size_t sandbox_calls(enum thread_class cls, int *calls, size_t max)
@@ -147,7 +172,30 @@ size_t sandbox_calls(enum thread_class cls, int *calls, size_t max)
     return n;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const struct class_policy *p)
+/* A class's own calls: ioctl by request number, openat read-only. */
+static int add_policy(scmp_filter_ctx ctx, const struct class_policy *p)
+{
+    int rc = 0;
+
+    for (size_t i = 0; !rc && i < p->nr_calls; i++) {
+        if (p->calls[i] == SCMP_SYS(ioctl))
+            continue;                        /* by request number, below */
+        if (p->calls[i] == SCMP_SYS(openat)) /* reading /proc only: nothing opened for writing */
+            rc = seccomp_rule_add(
+                ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
+        else
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->calls[i], 0);
+    }
+    for (size_t i = 0; !rc && i < p->nr_ioctls; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, p->ioctls[i]));
+    return rc;
+}
+
+/* Every thread's calls, the class's own, and extra (what a configuration adds), or NULL. */
+static int add_rules(scmp_filter_ctx ctx, const struct class_policy *p,
+                     const struct class_policy *extra)
 {
     int rc = 0;
 
@@ -165,26 +213,19 @@ static int add_rules(scmp_filter_ctx ctx, const struct class_policy *p)
      * /sys/devices/system/cpu/online) lazily, in whichever thread gets there first, and copes
      * with a refusal: threads that may open nothing get EACCES, not death, for openat.
      */
-    if (!rc && !in_list(p->calls, p->nr_calls, SCMP_SYS(openat)))
+    if (!rc && !in_list(p->calls, p->nr_calls, SCMP_SYS(openat)) &&
+        !(extra && in_list(extra->calls, extra->nr_calls, SCMP_SYS(openat))))
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
-    for (size_t i = 0; !rc && i < p->nr_calls; i++) {
-        if (p->calls[i] == SCMP_SYS(ioctl))
-            continue;                        /* by request number, below */
-        if (p->calls[i] == SCMP_SYS(openat)) /* reading /proc only: nothing opened for writing */
-            rc = seccomp_rule_add(
-                ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-                SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
-        else
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->calls[i], 0);
-    }
-    for (size_t i = 0; !rc && i < p->nr_ioctls; i++)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, p->ioctls[i]));
+    if (!rc)
+        rc = add_policy(ctx, p);
+    if (!rc && extra)
+        rc = add_policy(ctx, extra);
     return rc;
 }
 
 /* libseccomp writes BPF only to an fd: through a memfd, into memory the threads load from. */
-static int compile(const struct class_policy *p, struct sock_fprog *prog)
+static int compile(const struct class_policy *p, const struct class_policy *extra,
+                   struct sock_fprog *prog)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     off_t size;
@@ -192,7 +233,7 @@ static int compile(const struct class_policy *p, struct sock_fprog *prog)
 
     if (!ctx)
         return -ENOMEM;
-    if ((rc = add_rules(ctx, p)))
+    if ((rc = add_rules(ctx, p, extra)))
         goto out;
     fd = memfd_create("kvmini-seccomp", MFD_CLOEXEC);
     if (fd < 0) {
@@ -254,7 +295,8 @@ struct thread_guard sandbox_guard(struct sandbox *sb)
     return (struct thread_guard){ .enter = sb ? sandbox_enter : NULL, .ctx = sb };
 }
 
-int sandbox_create(struct sandbox **out, enum thread_class selftest, char *err, size_t len)
+int sandbox_create(struct sandbox **out, const struct sandbox_needs *needs,
+                   enum thread_class selftest, char *err, size_t len)
 {
     struct sandbox *sb = calloc(1, sizeof(*sb));
     int rc;
@@ -265,7 +307,10 @@ int sandbox_create(struct sandbox **out, enum thread_class selftest, char *err, 
     }
     sb->selftest = selftest;
     for (int c = 0; c < THREAD_CLASSES; c++) {
-        if ((rc = compile(&policies[c], &sb->prog[c]))) {
+        const struct class_policy *extra =
+            c == THREAD_LOOP && needs->user_net ? &user_net_policy : NULL;
+
+        if ((rc = compile(&policies[c], extra, &sb->prog[c]))) {
             snprintf(err, len,
                      "cannot build the seccomp filter of the %s thread: %s; --seccomp "
                      "off runs without filters",

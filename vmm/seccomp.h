@@ -8,11 +8,17 @@
 #ifndef KVMINI_SECCOMP_H
 #define KVMINI_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/core/threads.h"
 
 struct sandbox;
+
+/* What the configuration adds to the lists. */
+struct sandbox_needs {
+    bool user_net; /* --net user: the event loop makes sockets (libslirp) */
+};
 
 /*
  * Builds the filters of every class and sets no_new_privs on the calling thread (inherited by the
@@ -20,7 +26,8 @@ struct sandbox;
  * filter goes on (a test proves the filter is in place), or THREAD_CLASSES for none.
  * 0 or -errno, with err filled.
  */
-int sandbox_create(struct sandbox **out, enum thread_class selftest, char *err, size_t len);
+int sandbox_create(struct sandbox **out, const struct sandbox_needs *needs,
+                   enum thread_class selftest, char *err, size_t len);
 
 /* What threads_set_guard() takes. */
 struct thread_guard sandbox_guard(struct sandbox *sb);
@@ -33,5 +40,8 @@ void sandbox_destroy(struct sandbox *sb);
  * many there are. For tests and the docs.
  */
 size_t sandbox_calls(enum thread_class cls, int *calls, size_t max);
+
+/* What --net user adds to the event loop's calls, the same way. */
+size_t sandbox_user_net_calls(int *calls, size_t max);
 
 #endif

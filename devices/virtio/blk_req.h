@@ -18,6 +18,7 @@
 
 #include <linux/virtio_blk.h>
 
+#include "devices/virtio/iov.h"
 #include "devices/virtio/virtqueue.h"
 
 #define BLK_SECTOR_SHIFT 9
@@ -65,11 +66,5 @@ struct blk_request {
 /* Parses c against geo into *r. Never touches memory outside the chain's buffers. */
 enum blk_parse_result blk_parse(const struct vq_chain *c, const struct blk_geometry *geo,
                                 struct blk_request *r);
-
-/* Copies up to len bytes from iov (skipping skip bytes) into buf; returns how many it copied. */
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
-/* Copies up to len bytes of buf into iov (skipping its first skip bytes); returns how many. */
-size_t iov_from_buf(const struct iovec *iov, unsigned int n, size_t skip, const void *buf,
-                    size_t len);
 
 #endif

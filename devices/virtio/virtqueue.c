@@ -287,6 +287,18 @@ int vq_pop(struct virtq *vq, struct vq_chain *chain)
     return 1;
 }
 
+int vq_unpop(struct virtq *vq, uint16_t head)
+{
+    if (vq->broken)
+        return -EIO;
+    if (!vq->ready || head >= vq->size || !head_busy(vq, head) || !vq->inflight)
+        return -EINVAL;
+    head_set_busy(vq, head, false);
+    vq->inflight--;
+    vq->last_avail_idx--;
+    return 0;
+}
+
 int vq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
     struct vring_used_elem *e;

@@ -98,6 +98,14 @@ int vq_enable(struct virtq *vq);
 int vq_pop(struct virtq *vq, struct vq_chain *chain);
 
 /*
+ * Gives back the chain popped last (head), unused: the next vq_pop() returns it again, read
+ * afresh. For a device that found it needs more buffers than the ring holds now (a network frame
+ * spread over several). Unpop in reverse order of popping. 0, -EINVAL for a head not in flight,
+ * -EIO when broken.
+ */
+int vq_unpop(struct virtq *vq, uint16_t head);
+
+/*
  * Returns chain head to the driver with `written` bytes written into its writable buffers and
  * publishes it. 0; -EINVAL if head is not in flight (never popped, or pushed twice); -EIO when
  * broken (nothing written: the driver will reset).

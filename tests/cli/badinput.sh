@@ -175,6 +175,46 @@ run_kvmini run --kernel "$K" --disk "$tmp/disk.img"
 expect_status 69
 unset KVMINI_KVM_DEVICE
 
+# --net: bad syntax is a usage error (64), named; a backend that cannot be set up is 68, before KVM.
+for bad in "wifi" "user,mac=01:00:5e:00:00:01" "user,mac=52:54:00:zz:00:01" \
+    "user,hostfwd=tcp::0-:80" "user,hostfwd=tcp::8080:80" "user,hostfwd=sctp::1-:2" \
+    "tap=" "tap=a-name-far-too-long-for-linux" "tap=kv0,hostfwd=tcp::1-:2"; do
+    run_kvmini run --kernel "$K" --net "$bad"
+    expect_status 64
+    expect_err "--net"
+    expect_one_error_line
+done
+run_kvmini run --kernel "$K" --net user --net user --net user --net user --net user
+expect_status 64
+expect_err "more than 4 --net"
+busy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' \
+    "$busy_port" &
+holder=$!
+for _ in $(seq 50); do
+    ss -Hltn "sport = :$busy_port" | grep -q . && break
+    sleep 0.1
+done
+KVMINI_KVM_DEVICE=$tmp/absent run_kvmini run --kernel "$K" --net "user,hostfwd=tcp:127.0.0.1:$busy_port-:80"
+kill "$holder" 2>/dev/null
+expect_status 68
+expect_err "port"
+expect_one_error_line
+# A TAP that does not exist, for a user who may not create one.
+if [ "$(id -u)" = 0 ]; then
+    STATUS=0
+    ERR=$(KVMINI_KVM_DEVICE=$tmp/absent setpriv --reuid=65534 --regid=65534 --clear-groups \
+        --inh-caps=-all --bounding-set=-all "$KVMINI" run --kernel "$K" --net tap=kvnosuch0 \
+        </dev/null 2>&1 >/dev/null) || STATUS=$?
+    echo "\$ (as nobody) kvmini run --kernel $K --net tap=kvnosuch0 -> status $STATUS: $ERR"
+else
+    KVMINI_KVM_DEVICE=$tmp/absent run_kvmini run --kernel "$K" --net tap=kvnosuch0
+fi
+expect_status 68
+expect_err "tap=kvnosuch0"
+expect_one_error_line
+
 run_kvmini --help
 expect_status 0
 expect_out "usage: kvmini run --kernel FILE"

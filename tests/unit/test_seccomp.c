@@ -43,7 +43,8 @@ static void enter_sandbox(void)
 
     fatal_handlers_install();
     threads_init(&ts);
-    if (sandbox_create(&sb, THREAD_CLASSES, err, sizeof(err))) {
+    if (sandbox_create(&sb, &(struct sandbox_needs){ .user_net = false }, THREAD_CLASSES, err,
+                       sizeof(err))) {
         fprintf(stderr, "%s\n", err);
         _exit(90);
     }
@@ -77,7 +78,8 @@ static void start_guarded_thread(enum thread_class cls, void (*fn)(void))
 
     fatal_handlers_install();
     threads_init(&ts);
-    if (sandbox_create(&sb, THREAD_CLASSES, err, sizeof(err)))
+    if (sandbox_create(&sb, &(struct sandbox_needs){ .user_net = false }, THREAD_CLASSES, err,
+                       sizeof(err)))
         _exit(90);
     guard = sandbox_guard(sb);
     threads_set_guard(&ts, &guard);
@@ -336,6 +338,20 @@ START_TEST(the_docs_list_every_call)
             ck_assert_ptr_nonnull(name);
             ck_assert_msg(doc_names(line, name) || doc_names(every, name),
                           "docs/security.md does not list `%s` for the %s thread", name, rows[c]);
+            free(name);
+        }
+        free(line);
+    }
+    {
+        int calls[64];
+        size_t nr = sandbox_user_net_calls(calls, 64);
+        char *line = doc_line(doc, "event loop, with `--net user`");
+
+        for (size_t i = 0; i < nr && i < 64; i++) {
+            char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, calls[i]);
+
+            ck_assert_msg(doc_names(line, name),
+                          "docs/security.md does not list `%s` for --net user", name);
             free(name);
         }
         free(line);

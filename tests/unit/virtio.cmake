@@ -20,7 +20,8 @@ kvmini_unit_test(test_virtio
 
 kvmini_unit_test(test_blk_req
     ${CMAKE_SOURCE_DIR}/tests/unit/test_blk_req.c
-    ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c)
+    ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c
+    ${CMAKE_SOURCE_DIR}/devices/virtio/iov.c)
 
 # virtio-blk end to end, in two executables that share the harness (fake driver, evloop thread,
 # temp images, engine probe and main()): the data path, and what the device refuses or survives.
@@ -31,6 +32,7 @@ foreach(t test_blk_io test_blk_errors)
         ${CMAKE_SOURCE_DIR}/tests/unit/fake_ring.c
         ${CMAKE_SOURCE_DIR}/devices/virtio/blk.c
         ${CMAKE_SOURCE_DIR}/devices/virtio/blk_req.c
+        ${CMAKE_SOURCE_DIR}/devices/virtio/iov.c
         ${CMAKE_SOURCE_DIR}/devices/virtio/virtio.c
         ${CMAKE_SOURCE_DIR}/devices/virtio/virtqueue.c
         ${CMAKE_SOURCE_DIR}/devices/disk/disk.c

@@ -26,6 +26,7 @@ enum stop_cause {
 #define EXIT_USAGE        64 /* bad command line */
 #define EXIT_BAD_IMAGE    65 /* kernel/initrd file is not something kvmini can boot */
 #define EXIT_NO_FILE      66 /* a file named on the command line cannot be opened */
+#define EXIT_NO_NET       68 /* a --net backend cannot be set up */
 #define EXIT_NO_KVM       69 /* /dev/kvm missing, not permitted, or lacking a capability */
 #define EXIT_VMM_ERROR    70 /* kvmini failed (an ioctl, out of memory, ...) */
 #define EXIT_TRIPLE_FAULT 80

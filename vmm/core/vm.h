@@ -24,8 +24,8 @@
 #include "vmm/core/threads.h"
 #include "vmm/core/vcpu.h"
 
-/* The fixed PC devices (about 11) plus a virtio device and its transport per disk. */
-#define VM_MAX_DEVICES 32
+/* The fixed PC devices (about 11) plus a virtio device and its transport per disk and NIC. */
+#define VM_MAX_DEVICES 48
 
 struct vm_device {
     const char *name;

@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: MIT
+# Unit tests of the user-mode network backend (devices/net/slirp.c): real libslirp, a real event
+# loop thread, a fake guest that sends hand-built frames (DHCP, ARP, TCP) and sockets on the host's
+# loopback. No KVM.
+# Included from tests/unit/CMakeLists.txt, which provides kvmini_unit_test().
+kvmini_unit_test(test_net_user
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_net_user.c
+    ${CMAKE_SOURCE_DIR}/devices/net/slirp.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/evloop.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/threads.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/fatal.c
+    ${CMAKE_SOURCE_DIR}/vmm/core/log.c
+    LIBS Threads::Threads PkgConfig::LIBSLIRP)
+set_tests_properties(test_net_user PROPERTIES TIMEOUT 60)
