@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -22,7 +24,9 @@ struct console {
     struct console_input sink;
     int in_fd;
     struct outbuf *out;
-    int wake_fd; /* eventfd: rx_ready from vCPU threads, and self-pumping of unpollable input */
+    int wake_fd;  /* eventfd: rx_ready from vCPU threads, and self-pumping of unpollable input */
+    int tty_fd;   /* stdout or stdin when a terminal (its size), else -1 */
+    int winch_fd; /* signalfd for SIGWINCH while a sink wants resizes, else -1 */
 
     bool tty_saved;
     struct termios saved;
@@ -206,6 +210,8 @@ int console_create(struct console **out, struct evloop *loop, const struct stopp
     if (stop)
         c->stop = *stop;
     c->in_fd = in_fd;
+    c->winch_fd = -1;
+    c->tty_fd = out_fd >= 0 && isatty(out_fd) ? out_fd : in_fd >= 0 && isatty(in_fd) ? in_fd : -1;
 
     if ((rc = outbuf_create(&c->out, loop, out_fd, console_out_room, c)))
         goto err_free;
@@ -248,12 +254,58 @@ err_free:
     return rc;
 }
 
+bool console_size(struct console *c, uint16_t *cols, uint16_t *rows)
+{
+    struct winsize ws;
+
+    /* A terminal not sized yet (a fresh pty) says 0 x 0: still a terminal, sized later. */
+    if (c->tty_fd < 0 || ioctl(c->tty_fd, TIOCGWINSZ, &ws) < 0)
+        return false;
+    *cols = ws.ws_col;
+    *rows = ws.ws_row;
+    return true;
+}
+
+/* SIGWINCH (blocked in every thread, so it waits in the signalfd): tell the sink the new size. */
+static void console_on_winch(void *opaque, uint32_t events)
+{
+    struct console *c = opaque;
+    struct signalfd_siginfo si;
+    uint16_t cols, rows;
+
+    (void)events;
+    while (read(c->winch_fd, &si, sizeof(si)) == sizeof(si))
+        ;
+    if (console_size(c, &cols, &rows))
+        c->sink.resize(c->sink.ctx, cols, rows);
+}
+
+static int watch_resizes(struct console *c)
+{
+    sigset_t winch;
+    int rc;
+
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    c->winch_fd = signalfd(-1, &winch, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (c->winch_fd < 0)
+        return -errno;
+    rc = evloop_add(c->loop, c->winch_fd, EPOLLIN, console_on_winch, c);
+    if (rc) {
+        close(c->winch_fd);
+        c->winch_fd = -1;
+    }
+    return rc;
+}
+
 int console_attach(struct console *c, const struct console_input *sink)
 {
     int rc;
 
     if (c->attached)
         return -EBUSY;
+    if (sink->resize && c->tty_fd >= 0 && (rc = watch_resizes(c)))
+        return rc;
     c->sink = *sink;
     c->attached = true;
     if (c->in_fd < 0)
@@ -302,6 +354,10 @@ void console_destroy(struct console *c)
     console_unwatch(c);
     evloop_del(c->loop, c->wake_fd);
     close(c->wake_fd);
+    if (c->winch_fd >= 0) {
+        evloop_del(c->loop, c->winch_fd);
+        close(c->winch_fd);
+    }
     console_restore(c);
     outbuf_destroy(c->out, CONSOLE_FLUSH_MS);
     free(c);

@@ -36,6 +36,8 @@ struct console_input {
     int (*receive)(void *ctx, const uint8_t *buf, size_t len);
     /* Optional: console_write() took less than offered, and now there is room. Loop thread. */
     void (*output_room)(void *ctx);
+    /* Optional: the terminal was resized (SIGWINCH). Loop thread. */
+    void (*resize)(void *ctx, uint16_t cols, uint16_t rows);
     void *ctx;
 };
 
@@ -83,6 +85,10 @@ int console_attach(struct console *c, const struct console_input *sink);
 
 /* Takes up to len bytes of buf for out_fd without ever blocking; how many. Any thread. */
 size_t console_write(struct console *c, const void *buf, size_t len);
+
+/* The terminal's size in characters (0 x 0 until it has one), when stdin or stdout is a
+ * terminal: true. */
+bool console_size(struct console *c, uint16_t *cols, uint16_t *rows);
 
 /* How many bytes console_write() would take now. Any thread. */
 size_t console_output_room(struct console *c);

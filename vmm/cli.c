@@ -35,6 +35,9 @@ static const char usage_text[] =
     "                  network, and host ports forwarded to the guest (no privilege needed)\n"
     "  --net tap=NAME[,mac=MAC]\n"
     "                  a virtio-net NIC on the TAP device NAME (up to 4 --net in all)\n"
+    "  --console serial|virtio\n"
+    "                  where the terminal is wired: COM1 (ttyS0, default) or virtio-console\n"
+    "                  (hvc0: boot with console=hvc0); COM1 still shows early boot messages\n"
     "  --stats         at exit, print VM exits by reason and by address, time per vCPU\n"
     "  --seccomp on|off\n"
     "                  system call filters on kvmini's threads (default on; docs/security.md)\n"
@@ -246,8 +249,8 @@ void cli_config_free(struct vm_config *cfg)
 
 static bool takes_value(const char *arg)
 {
-    static const char *const names[] = { "--kernel", "--initrd", "--append",  "--mem",
-                                         "--cpus",   "--disk",   "--seccomp", "--net" };
+    static const char *const names[] = { "--kernel", "--initrd",  "--append", "--mem",    "--cpus",
+                                         "--disk",   "--seccomp", "--net",    "--console" };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(arg, names[i]))
@@ -292,6 +295,10 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
         }
         if (!strcmp(arg, "--stats")) {
             cfg->stats = true;
+        } else if ((v = option_value(argc, argv, &i, "--console"))) {
+            if (strcmp(v, "serial") && strcmp(v, "virtio"))
+                return fail(err, errlen, "--console '%s': give serial or virtio", v);
+            cfg->console_virtio = !strcmp(v, "virtio");
         } else if ((v = option_value(argc, argv, &i, "--seccomp"))) {
             if (strcmp(v, "on") && strcmp(v, "off"))
                 return fail(err, errlen, "--seccomp '%s': give on or off", v);

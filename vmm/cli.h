@@ -34,7 +34,8 @@ struct vm_config {
     uint64_t mem_size;
     unsigned int cpus;
     bool stats;
-    bool seccomp; /* --seccomp on|off (default on) */
+    bool seccomp;        /* --seccomp on|off (default on) */
+    bool console_virtio; /* --console virtio: hvc0 gets the terminal (default: the UART) */
     /* Each --disk PATH[,ro][,cache=none|writeback][,serial=ID], as disk_open() takes it; the
      * strings point into disk_specs[i], an owned copy of the argument. */
     struct disk_options disks[KVMINI_MAX_DISKS];

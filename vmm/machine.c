@@ -19,6 +19,7 @@
 #include "devices/rtc.h"
 #include "devices/serial.h"
 #include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "firmware/acpi.h"
@@ -101,6 +102,7 @@ DEVICE_DESTRUCTOR(pci_bus)
 DEVICE_DESTRUCTOR(blk)
 DEVICE_DESTRUCTOR(virtio_pci)
 DEVICE_DESTRUCTOR(net)
+DEVICE_DESTRUCTOR(vcon)
 
 /* Hands a created device to the VM for teardown; destroys it right away if that fails. */
 static int adopt(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev))
@@ -138,7 +140,59 @@ static int add_interrupt_controller(struct machine *m)
     return 0;
 }
 
-static int add_console_and_serial(struct machine *m)
+/* --console virtio: typed input goes to hvc0; output room to hvc0 and to the UART (boot log). */
+static size_t console_to_host(void *ctx, const void *buf, size_t len)
+{
+    return console_write(ctx, buf, len);
+}
+
+static void vcon_wants_input(void *ctx)
+{
+    console_rx_ready(ctx);
+}
+
+static int to_vcon(void *ctx, const uint8_t *buf, size_t len)
+{
+    return vcon_receive(((struct machine *)ctx)->vcon, buf, len);
+}
+
+static void vcon_and_serial_have_room(void *ctx)
+{
+    struct machine *m = ctx;
+
+    vcon_output_room(m->vcon);
+    serial_output_room(m->serial);
+}
+
+static void vcon_resized(void *ctx, uint16_t cols, uint16_t rows)
+{
+    vcon_resize(((struct machine *)ctx)->vcon, cols, rows);
+}
+
+static int add_virtio_console(struct machine *m)
+{
+    const struct vcon_host host = { .write = console_to_host,
+                                    .rx_ready = vcon_wants_input,
+                                    .ctx = m->console };
+    struct console_input in = { .receive = to_vcon,
+                                .output_room = vcon_and_serial_have_room,
+                                .resize = vcon_resized,
+                                .ctx = m };
+    struct vm *vm = &m->vm;
+    struct virtio_pci *vp;
+    uint16_t cols = 80, rows = 25;
+    bool sized = console_size(m->console, &cols, &rows);
+    int rc;
+
+    if ((rc = vcon_create(&m->vcon, &vm->mem, &host, sized, cols, rows)) ||
+        (rc = adopt(vm, "virtio-console", m->vcon, destroy_vcon)) ||
+        (rc = virtio_pci_create(&vp, m->pci, vcon_vdev(m->vcon), &vm->irq_routes, &vm->loop)) ||
+        (rc = adopt(vm, "virtio-pci", vp, destroy_virtio_pci)))
+        return rc;
+    return console_attach(m->console, &in);
+}
+
+static int add_console_and_serial(struct machine *m, const struct vm_config *cfg)
 {
     struct vm *vm = &m->vm;
     struct console *con;
@@ -158,6 +212,9 @@ static int add_console_and_serial(struct machine *m)
     if ((rc = serial_create(&serial, &vm->pio, PORT_COM1, irq_line(vm, GSI_COM1), &out)) ||
         (rc = adopt(vm, "serial", serial, destroy_serial)))
         return rc;
+    m->serial = serial;
+    if (cfg->console_virtio)
+        return add_virtio_console(m);
     in = (struct console_input){ .receive = to_serial,
                                  .output_room = console_has_room,
                                  .ctx = serial };
@@ -293,7 +350,7 @@ static int add_devices(struct machine *m, const struct vm_config *cfg, struct ma
                              &vm->irq_routes)) ||
         (rc = adopt(vm, "pci", m->pci, destroy_pci_bus)))
         return rc;
-    if ((rc = add_console_and_serial(m)) || (rc = add_power_devices(m)))
+    if ((rc = add_console_and_serial(m, cfg)) || (rc = add_power_devices(m)))
         return rc;
     if ((rc = debugdev_create(&dbg, &vm->pio, &vm->mmio, &debugdev_addrs, &vm->stopper,
                               m->started_ns)) ||

@@ -14,6 +14,8 @@
 struct blk;
 struct net;
 struct console;
+struct serial;
+struct vcon;
 struct debugdev;
 struct pci_bus;
 struct sandbox;
@@ -27,6 +29,8 @@ struct machine_disks {
 struct machine {
     struct vm vm;
     struct console *console;           /* kept for restoring the terminal */
+    struct serial *serial;             /* COM1, which hvc0's output room also wakes */
+    struct vcon *vcon;                 /* --console virtio: hvc0, or NULL */
     struct debugdev *debug;            /* kept for the boot-time marks in --stats */
     struct pci_bus *pci;               /* where PCI devices (virtio) are plugged in */
     struct blk *blk[KVMINI_MAX_DISKS]; /* kept for --stats */

@@ -185,17 +185,10 @@ static void process_tx(struct net *n)
             hand_to_loop(n);
             break;
         }
-        rc = vq_pop(vq, &n->tx_chain);
-        if (rc < 0) {
+        rc = vq_pop_or_arm(vq, &n->tx_chain);
+        if (rc < 0)
             stop_broken(n, NULL);
-            break;
-        }
-        if (rc == 0) {
-            if (vq_set_avail_event(vq))
-                continue;
-            break;
-        }
-        if (!tx_send(n, &pushed))
+        if (rc <= 0 || !tx_send(n, &pushed))
             break;
     }
 out:

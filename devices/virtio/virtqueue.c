@@ -287,6 +287,15 @@ int vq_pop(struct virtq *vq, struct vq_chain *chain)
     return 1;
 }
 
+int vq_pop_or_arm(struct virtq *vq, struct vq_chain *chain)
+{
+    int rc;
+
+    while ((rc = vq_pop(vq, chain)) == 0 && vq_set_avail_event(vq))
+        ;
+    return rc;
+}
+
 int vq_unpop(struct virtq *vq, uint16_t head)
 {
     if (vq->broken)

@@ -98,6 +98,12 @@ int vq_enable(struct virtq *vq);
 int vq_pop(struct virtq *vq, struct vq_chain *chain);
 
 /*
+ * vq_pop(), and when the queue looks drained, vq_set_avail_event() and a second look: what a
+ * device's loop wants, so that a chain posted in between is not left without a kick. Same results.
+ */
+int vq_pop_or_arm(struct virtq *vq, struct vq_chain *chain);
+
+/*
  * Gives back the chain popped last (head), unused: the next vq_pop() returns it again, read
  * afresh. For a device that found it needs more buffers than the ring holds now (a network frame
  * spread over several). Unpop in reverse order of popping. 0, -EINVAL for a head not in flight,

@@ -8,11 +8,7 @@
 # exit status is 86. Needs root (losetup, dmsetup): the rig has it; CI fails without it.
 . "$(dirname "$0")/../lib/guest.sh"
 require_kvm
-if [ "$(id -u)" != 0 ]; then
-    [ "${KVMINI_REQUIRE_KVM:-0}" = 1 ] && fail "needs root for losetup and dmsetup"
-    echo "SKIP: needs root for losetup and dmsetup (tests/run-kvm-tests runs it in the rig)"
-    exit 77
-fi
+require_root "for losetup and dmsetup"
 for tool in losetup dmsetup; do
     command -v "$tool" >/dev/null || fail "$tool is not installed (make deps installs it)"
 done

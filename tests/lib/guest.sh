@@ -19,6 +19,16 @@ require_kvm() {
     exec 9>&-
 }
 
+# require_root WHY: the test needs root (WHY says for what); like require_kvm, exit 77 (skipped)
+# without it, unless KVMINI_REQUIRE_KVM=1 (CI, which runs guest tests as root in the rig): fail.
+require_root() {
+    if [ "$(id -u)" != 0 ]; then
+        [ "${KVMINI_REQUIRE_KVM:-0}" = 1 ] && fail "needs root $1"
+        echo "SKIP: needs root $1 (tests/run-kvm-tests runs it in the rig)"
+        exit 77
+    fi
+}
+
 # trace WHAT: one line in $KVMINI_TEST_TRACE (set by tests/run-kvm-tests), written before the step
 # runs, so that when a whole rig stops the last line names the step it stopped in.
 trace() {

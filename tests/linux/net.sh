@@ -13,11 +13,7 @@
 . "$(dirname "$0")/../lib/linux-guest.sh"
 require_kvm
 require_guest bzImage initrd.cpio.gz
-if [ "$(id -u)" != 0 ]; then
-	[ "${KVMINI_REQUIRE_KVM:-0}" = 1 ] && fail "needs root for a network namespace and a TAP"
-	echo "SKIP: needs root for a network namespace and a TAP (tests/run-kvm-tests uses the rig)"
-	exit 77
-fi
+require_root "for a network namespace and a TAP"
 for tool in ip ping python3 sha256sum curl unshare; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed (make deps installs it)"
 done

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <check.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -94,9 +96,20 @@ END_TEST
 struct sink {
     uint8_t got[8192];
     size_t n;
-    size_t room;      /* bytes it will still take before refusing */
-    int output_rooms; /* calls of output_room */
+    size_t room;         /* bytes it will still take before refusing */
+    int output_rooms;    /* calls of output_room */
+    uint16_t cols, rows; /* the last resize */
+    int resizes;
 };
+
+static void sink_resize(void *ctx, uint16_t cols, uint16_t rows)
+{
+    struct sink *k = ctx;
+
+    k->cols = cols;
+    k->rows = rows;
+    k->resizes++;
+}
 
 static void sink_output_room(void *ctx)
 {
@@ -137,6 +150,7 @@ static void rig_init(struct rig *r, int in_fd)
     ck_assert_int_eq(console_create(&r->c, &r->loop, &r->stop.stopper, in_fd, r->out[1]), 0);
     ci = (struct console_input){ .receive = sink_receive,
                                  .output_room = sink_output_room,
+                                 .resize = sink_resize,
                                  .ctx = &r->sink };
     ck_assert_int_eq(console_attach(r->c, &ci), 0);
 }
@@ -427,6 +441,58 @@ START_TEST(tty_goes_raw_and_comes_back)
 }
 END_TEST
 
+/* A resized terminal: SIGWINCH (blocked, so it waits in the console's signalfd) gives the sink
+ * the new size; without a terminal there is no size and no signalfd. */
+START_TEST(resize_reaches_the_sink)
+{
+    struct winsize ws = { .ws_row = 30, .ws_col = 100 };
+    int master = posix_openpt(O_RDWR | O_NOCTTY), slave, winch_fd = -1;
+    uint16_t cols, rows;
+    sigset_t winch;
+    struct rig r;
+
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &winch, NULL), 0);
+    ck_assert_int_ge(master, 0);
+    ck_assert_int_eq(grantpt(master), 0);
+    ck_assert_int_eq(unlockpt(master), 0);
+    slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &ws), 0);
+
+    rig_init(&r, slave);
+    ck_assert(console_size(r.c, &cols, &rows));
+    ck_assert_uint_eq(cols, 100);
+    ck_assert_uint_eq(rows, 30);
+    for (int i = 0; i < EVLOOP_MAX_SOURCES; i++) {
+        struct stat st;
+        int fd = r.loop.sources[i].fd;
+
+        /* The signalfd: watched, not the tty, not a pipe, and read(2) of it needs 128 bytes. */
+        if (r.loop.sources[i].in_use && fd != slave && fstat(fd, &st) == 0 &&
+            !S_ISFIFO(st.st_mode) && fd != wake_fd(&r, slave))
+            winch_fd = fd;
+    }
+    ck_assert_int_ge(winch_fd, 0);
+    ws = (struct winsize){ .ws_row = 50, .ws_col = 132 };
+    ck_assert_int_eq(ioctl(master, TIOCSWINSZ, &ws), 0);
+    ck_assert_int_eq(kill(getpid(), SIGWINCH), 0);
+    fake_evloop_fire(&r.loop, winch_fd, EPOLLIN);
+    ck_assert_int_eq(r.sink.resizes, 1);
+    ck_assert_uint_eq(r.sink.cols, 132);
+    ck_assert_uint_eq(r.sink.rows, 50);
+    console_restore(r.c);
+    rig_fini(&r);
+    close(slave);
+    close(master);
+
+    rig_init(&r, -2); /* a pipe: no terminal, no size */
+    ck_assert(!console_size(r.c, &cols, &rows));
+    rig_fini(&r);
+}
+END_TEST
+
 /* --- console and UART together, glued the way the VM will glue them ------------------------- */
 
 struct chain {
@@ -534,6 +600,7 @@ static Suite *console_suite(void)
     tcase_add_test(io, stalled_reader_never_blocks_the_writer);
     tcase_add_test(io, destroy_gives_up_on_a_stalled_reader);
     tcase_add_test(io, tty_goes_raw_and_comes_back);
+    tcase_add_test(io, resize_reaches_the_sink);
     tcase_add_test(io, flood_through_uart_loses_nothing);
     suite_add_tcase(s, io);
     return s;

@@ -18,6 +18,7 @@
 
 #include "devices/virtio/net.h"
 #include "tests/unit/fake_ring.h"
+#include "tests/unit/two_queues.h"
 #include "tests/unit/unit.h"
 
 #define RAM_BASE 0x100000ULL
@@ -122,10 +123,7 @@ static void env_start(struct env *e, bool vnet_hdr, uint64_t offloads)
 
     memset(e, 0, sizeof(*e));
     e->rx = fake_ring_create(&l);
-    e->tx = *e->rx;
-    e->tx.l.desc_gpa = TX_DESC;
-    e->tx.l.avail_gpa = TX_AVAIL;
-    e->tx.l.used_gpa = TX_USED;
+    e->tx = tq_tx_view(e->rx, TX_DESC, TX_AVAIL, TX_USED);
     pthread_mutex_init(&e->be.lock, NULL);
     e->be.be = (struct net_backend){
         .ops = &fake_ops, .vnet_hdr = vnet_hdr, .offloads = offloads, .name = "fake"
@@ -145,34 +143,9 @@ static void env_stop(struct env *e)
     pthread_mutex_destroy(&e->be.lock);
 }
 
-static void queue_setup(struct env *e, unsigned int q, uint64_t desc, uint64_t avail, uint64_t used)
-{
-    ck_assert_int_eq(virtio_queue_set(e->dev, q, VIRTIO_QUEUE_SIZE, QSIZE), 0);
-    ck_assert_int_eq(virtio_queue_set(e->dev, q, VIRTIO_QUEUE_DESC, desc), 0);
-    ck_assert_int_eq(virtio_queue_set(e->dev, q, VIRTIO_QUEUE_AVAIL, avail), 0);
-    ck_assert_int_eq(virtio_queue_set(e->dev, q, VIRTIO_QUEUE_USED, used), 0);
-    ck_assert_int_eq(virtio_queue_set(e->dev, q, VIRTIO_QUEUE_ENABLE, 1), 0);
-}
-
-/* As a driver would: negotiate what is offered of want, both queues, DRIVER_OK. */
 static uint64_t driver_init(struct env *e, uint64_t want)
 {
-    uint8_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-    uint64_t offered = virtio_get_device_features(e->dev, 0) |
-                       (uint64_t)virtio_get_device_features(e->dev, 1) << 32;
-    uint64_t f = offered & (want | F(VIRTIO_F_VERSION_1));
-
-    virtio_set_status(e->dev, s);
-    virtio_set_driver_features(e->dev, 0, (uint32_t)f);
-    virtio_set_driver_features(e->dev, 1, (uint32_t)(f >> 32));
-    s |= VIRTIO_CONFIG_S_FEATURES_OK;
-    virtio_set_status(e->dev, s);
-    queue_setup(e, 0, RX_DESC, RX_AVAIL, RX_USED);
-    queue_setup(e, 1, TX_DESC, TX_AVAIL, TX_USED);
-    s |= VIRTIO_CONFIG_S_DRIVER_OK;
-    virtio_set_status(e->dev, s);
-    ck_assert_uint_eq(virtio_get_status(e->dev), s);
-    return f;
+    return tq_driver_init(e->dev, want, e->rx, &e->tx);
 }
 
 static void wait_until(bool (*cond)(struct env *), struct env *e, const char *what)

@@ -310,6 +310,8 @@ void vm_block_stop_signals(void)
 
     stop_signal_set(&set);
     sigaddset(&set, SIGUSR1);
+    /* Not a stop, but also read from a signalfd: by the console, for the terminal's size. */
+    sigaddset(&set, SIGWINCH);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 

@@ -108,10 +108,10 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size, unsigned int nr_vcpu
 int vm_add_device(struct vm *vm, const char *name, void *dev, void (*destroy)(void *dev));
 
 /*
- * Blocks SIGINT, SIGTERM, SIGHUP (and SIGUSR1, the vCPU kick) in the calling thread and the threads
- * it starts. Call first thing in main(): one that arrives while the VM is being set up then waits
- * for vm_run()'s signalfd and stops the VM the orderly way (the terminal restored), instead of
- * killing kvmini half-way.
+ * Blocks SIGINT, SIGTERM, SIGHUP (and SIGUSR1, the vCPU kick, and SIGWINCH, which the console
+ * reads from a signalfd of its own) in the calling thread and the threads it starts. Call first
+ * thing in main(): one that arrives while the VM is being set up then waits for vm_run()'s signalfd
+ * and stops the VM the orderly way (the terminal restored), instead of killing kvmini half-way.
  */
 void vm_block_stop_signals(void);
 
