@@ -7,7 +7,7 @@ JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 .PHONY: all build deps san-build tsan-build check unit fuzz kvm-tests tsan-tests demo bench format \
-	format-check clean guest-kernel guest-initrd guest-initrd-debian guest-linux
+	format-check clean install uninstall deb guest-kernel guest-initrd guest-initrd-debian guest-linux
 
 all: build
 
@@ -53,6 +53,21 @@ demo: deps build guest-kernel guest-initrd
 
 bench: deps build guest-kernel guest-initrd
 	@tests/bench/run $(BUILD)
+
+# Installs kvmini, its manual page, bash completion, docs and the default guest (when built) under
+# PREFIX; DESTDIR stages it for packagers. uninstall removes what the last install wrote.
+PREFIX ?= /usr/local
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --install $(BUILD)
+
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || { echo "uninstall: nothing installed from $(BUILD)"; exit 1; }
+	@sed 's|^|$(DESTDIR)|' $(BUILD)/install_manifest.txt | xargs -r -d '\n' rm -fv
+
+# A Debian package (CPack) in $(BUILD): apt install ./$(BUILD)/kvmini_*.deb
+deb: build guest-kernel guest-initrd
+	@cd $(BUILD) && cpack -G DEB
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

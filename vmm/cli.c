@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/core/log.h"
 #include "vmm/core/pvm.h"
@@ -14,14 +15,15 @@
 #include "vmm/core/threads.h"
 
 static const char usage_text[] =
-    "usage: kvmini run --kernel FILE [options]\n"
+    "usage: kvmini run [--kernel FILE] [options]\n"
     "       kvmini --help | --version\n"
     "\n"
     "Runs a virtual machine on /dev/kvm.\n"
     "\n"
     "options for run:\n"
     "  --kernel FILE   what to boot: a bzImage, or an ELF64 (a vmlinux with a PVH entry, a tiny\n"
-    "                  guest)\n"
+    "                  guest). Without it: the default guest (a small Linux with a shell), from\n"
+    "                  guest/ next to kvmini or ../share/kvmini/guest from it (make install)\n"
     "  --initrd FILE   initial ramdisk, loaded high in guest RAM\n"
     "  --append STR    kernel command line\n"
     "  --mem SIZE      guest RAM, with K/M/G suffix (default 128M, at least 2M)\n"
@@ -43,6 +45,14 @@ static const char usage_text[] =
     "                  system call filters on kvmini's threads (default on; docs/security.md)\n"
     "\n"
     "console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help.\n"
+    "environment (mostly for tests):\n"
+    "  KVMINI_KVM_DEVICE=PATH       the KVM device to open instead of /dev/kvm\n"
+    "  KVMINI_DISK_ENGINE=io_uring|threads   the disks' engine (default: io_uring where allowed)\n"
+    "  KVMINI_STOP_SECONDS=N        how long a stop may take before kvmini gives up (86)\n"
+    "  KVMINI_ASSUME_PVM=1          behave as on a PVM host; KVMINI_NO_EXIT_SECONDS=N: how\n"
+    "                               long a guest may go without a VM exit there (84)\n"
+    "  KVMINI_SECCOMP_SELFTEST=CLASS  a thread of CLASS (main, vcpu, loop, worker, watchdog)\n"
+    "                               makes a forbidden call: the filter must end kvmini (159)\n"
     "exit status: the guest's (debug-exit port 0x501), 0 on power-off or reset,\n"
     "  64 usage, 65 bad kernel/initrd, 66 file not found, 69 no usable KVM, 70 kvmini error,\n"
     "  80 triple fault, 81 KVM internal/emulation error, 82 entry failed, 83 guest panic,\n"
@@ -349,7 +359,38 @@ int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_acti
             return fail(err, errlen, "unknown option '%s' (see --help)", arg);
         }
     }
-    if (!cfg->kernel)
-        return fail(err, errlen, "no kernel given; add --kernel FILE");
     return 0;
+}
+
+/* dir/name into buf, if that is a file kvmini can read. */
+static bool readable_in(const char *dir, const char *name, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/%s", dir, name);
+
+    return n > 0 && (size_t)n < len && access(buf, R_OK) == 0;
+}
+
+int cli_default_guest(struct vm_config *cfg, const char *const dirs[], size_t nr_dirs, char *err,
+                      size_t errlen)
+{
+    if (cfg->kernel)
+        return 0;
+    for (size_t i = 0; i < nr_dirs; i++) {
+        if (!dirs[i] ||
+            !readable_in(dirs[i], "bzImage", cfg->default_kernel, sizeof(cfg->default_kernel)) ||
+            !readable_in(dirs[i], "initrd.cpio.gz", cfg->default_initrd,
+                         sizeof(cfg->default_initrd)))
+            continue;
+        cfg->kernel = cfg->default_kernel;
+        if (!cfg->initrd)
+            cfg->initrd = cfg->default_initrd;
+        if (!cfg->append)
+            cfg->append = cfg->console_virtio ? "console=hvc0" : "console=ttyS0";
+        return 0;
+    }
+    return fail(err, errlen,
+                "no --kernel given, and no default guest (bzImage, initrd.cpio.gz) in %s%s%s; add "
+                "--kernel FILE, or build one: make guest-kernel guest-initrd (then make install)",
+                nr_dirs && dirs[0] ? dirs[0] : "", nr_dirs > 1 && dirs[1] ? " or " : "",
+                nr_dirs > 1 && dirs[1] ? dirs[1] : "");
 }

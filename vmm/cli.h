@@ -43,6 +43,9 @@ struct vm_config {
     unsigned int nr_disks;
     struct net_options nets[KVMINI_MAX_NICS]; /* each --net, in order */
     unsigned int nr_nets;
+    /* The default guest's files, when no --kernel was given (cli_default_guest). */
+    char default_kernel[4096];
+    char default_initrd[4096];
     /* From the environment (cli_parse_env), for tests: README lists the variables. */
     const char *kvm_device;       /* KVMINI_KVM_DEVICE, or /dev/kvm */
     bool assume_pvm;              /* KVMINI_ASSUME_PVM=1: behave as on a PVM host */
@@ -57,6 +60,14 @@ struct vm_config {
  */
 int cli_parse(int argc, char *const argv[], struct vm_config *cfg, enum cli_action *action,
               char *err, size_t errlen);
+
+/*
+ * With no --kernel: the default guest, the first of dirs holding bzImage and initrd.cpio.gz,
+ * with console=ttyS0 (or hvc0) when no --append was given. 0, or -EINVAL with one line in err
+ * saying where kvmini looked and how to build one.
+ */
+int cli_default_guest(struct vm_config *cfg, const char *const dirs[], size_t nr_dirs, char *err,
+                      size_t errlen);
 
 /*
  * After cli_parse(): the environment variables kvmini reads (KVMINI_KVM_DEVICE, KVMINI_ASSUME_PVM,

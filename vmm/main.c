@@ -36,6 +36,30 @@ static int check_host_limits(const struct vm_config *cfg)
     return 0;
 }
 
+/*
+ * The default guest: guest/ next to the binary (a build tree), or ../share/kvmini/guest from it
+ * (installed under any prefix, or unpacked from the package anywhere).
+ */
+static int default_guest(struct vm_config *cfg, char *err, size_t len)
+{
+    static const char *const subdirs[2] = { "guest", "../share/kvmini/guest" };
+    char exe[4096], dirs_buf[2][4200], *slash;
+    const char *dirs[2] = { NULL, NULL };
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n > 0) {
+        exe[n] = '\0';
+        if ((slash = strrchr(exe, '/'))) {
+            *slash = '\0';
+            for (int i = 0; i < 2; i++) {
+                snprintf(dirs_buf[i], sizeof(dirs_buf[i]), "%s/%s", exe, subdirs[i]);
+                dirs[i] = dirs_buf[i];
+            }
+        }
+    }
+    return cli_default_guest(cfg, dirs, 2, err, len);
+}
+
 int main(int argc, char **argv)
 {
     char err[256];
@@ -61,6 +85,11 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (cli_parse_env(&cfg, getenv, err, sizeof(err))) {
+        log_error("%s", err);
+        cli_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    if (action == CLI_RUN && default_guest(&cfg, err, sizeof(err))) {
         log_error("%s", err);
         cli_config_free(&cfg);
         return EXIT_USAGE;

@@ -217,7 +217,7 @@ expect_one_error_line
 
 run_kvmini --help
 expect_status 0
-expect_out "usage: kvmini run --kernel FILE"
+expect_out "usage: kvmini run [--kernel FILE]"
 
 run_kvmini --version
 expect_status 0

@@ -70,8 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     err[0] = '\0';
     if (cli_parse(argc, argv, &cfg, &action, err, sizeof(err)) == 0) {
         if (action == CLI_RUN) {
-            CHECK(cfg.kernel && cfg.cpus >= 1 && cfg.cpus <= KVMINI_MAX_VCPUS);
+            CHECK(cfg.cpus >= 1 && cfg.cpus <= KVMINI_MAX_VCPUS);
             CHECK(cfg.mem_size >= CLI_MIN_MEM && cfg.nr_disks <= KVMINI_MAX_DISKS);
+            CHECK(cfg.nr_nets <= KVMINI_MAX_NICS);
             if (cli_parse_env(&cfg, fake_getenv, err, sizeof(err)) != 0)
                 CHECK(one_line(err));
             else

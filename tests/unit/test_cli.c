@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/cli.h"
 #include "vmm/core/pvm.h"
@@ -99,8 +100,8 @@ START_TEST(bad_input_names_the_problem)
     ck_assert_ptr_nonnull(strstr(err, "unknown option '--frobnicate'"));
     ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel"), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "needs a value"));
-    ck_assert_int_eq(PARSE(&cfg, err, "run"), -EINVAL);
-    ck_assert_ptr_nonnull(strstr(err, "--kernel FILE"));
+    ck_assert_int_eq(PARSE(&cfg, err, "run"), 0); /* the default guest: cli_default_guest() */
+    ck_assert_ptr_null(cfg.kernel);
     ck_assert_int_eq(PARSE(&cfg, err, "start"), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "unknown command"));
 }
@@ -237,6 +238,45 @@ START_TEST(environment)
 }
 END_TEST
 
+START_TEST(default_guest_and_console)
+{
+    char dir[] = "/tmp/kvmini-guest-XXXXXX", path[256], err[512];
+    const char *dirs[2] = { "/nonexistent", dir };
+    struct vm_config cfg;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--console", "virtio"), 0);
+    ck_assert(cfg.console_virtio);
+    ck_assert_ptr_null(cfg.kernel);
+    ck_assert_int_eq(cli_default_guest(&cfg, dirs, 2, err, sizeof(err)), -EINVAL);
+    ck_assert_ptr_nonnull(
+        strstr(err, "no default guest (bzImage, initrd.cpio.gz) in /nonexistent or "));
+    ck_assert_ptr_nonnull(strstr(err, "make guest-kernel guest-initrd"));
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, i ? "initrd.cpio.gz" : "bzImage");
+        ck_assert_ptr_nonnull(f = fopen(path, "w"));
+        fclose(f);
+    }
+    ck_assert_int_eq(cli_default_guest(&cfg, dirs, 2, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/bzImage", dir);
+    ck_assert_str_eq(cfg.kernel, path);
+    ck_assert_str_eq(cfg.append, "console=hvc0"); /* the terminal is on hvc0 */
+    /* A --kernel of the user's own: nothing is looked up. */
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--kernel", "k", "--console=serial"), 0);
+    ck_assert(!cfg.console_virtio);
+    ck_assert_int_eq(cli_default_guest(&cfg, dirs, 2, err, sizeof(err)), 0);
+    ck_assert_str_eq(cfg.kernel, "k");
+    ck_assert_int_eq(PARSE(&cfg, err, "run", "--console", "tty"), -EINVAL);
+    ck_assert_str_eq(err, "--console 'tty': give serial or virtio");
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, i ? "initrd.cpio.gz" : "bzImage");
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
     struct vm_config cfg;
@@ -278,6 +318,7 @@ int main(void)
     tcase_add_test(tc, disks);
     tcase_add_test(tc, environment);
     tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, default_guest_and_console);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
