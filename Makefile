@@ -7,7 +7,7 @@ JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 .PHONY: all build deps san-build tsan-build check unit fuzz kvm-tests tsan-tests demo bench format \
-	format-check clean install uninstall deb guest-kernel guest-initrd guest-initrd-debian guest-linux
+	format-check clean install uninstall deb package-check guest-kernel guest-initrd guest-initrd-debian guest-linux
 
 all: build
 
@@ -28,7 +28,7 @@ unit: san-build
 	@cd $(SAN_BUILD) && ctest -L unit --output-on-failure
 
 # Tests that run guests: on this host's /dev/kvm, or inside the nested rig when it has none.
-kvm-tests: build guest-kernel guest-initrd guest-initrd-debian
+kvm-tests: build guest-kernel guest-initrd guest-initrd-debian package-check
 	@tests/run-kvm-tests $(BUILD)
 
 tsan-build:
@@ -68,6 +68,11 @@ uninstall:
 # A Debian package (CPack) in $(BUILD): apt install ./$(BUILD)/kvmini_*.deb
 deb: build guest-kernel guest-initrd
 	@cd $(BUILD) && cpack -G DEB
+
+# The package checked, and unpacked into $(BUILD)/package-root, which a guest test runs kvmini from
+# (tests/kvm/package.sh, part of kvm-tests). Built here on the host: cpack is minutes under the rig.
+package-check: build guest-kernel guest-initrd
+	@tests/pkg/deb.sh $(BUILD)
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

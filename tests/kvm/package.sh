@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# kvmini installed (cmake --install, as `make install` and the package do) runs a tiny guest, also
-# as an unprivileged user who has nothing but access to a KVM device node: no root needed; and it
-# finds its default guest relative to itself.
-# (tests/pkg/deb.sh checks the package itself.)
+# kvmini from the Debian package, unpacked (dpkg -x) into BUILD/package-root by tests/pkg/deb.sh
+# (make package-check, which make kvm-tests runs first): --version, a tiny guest, also as an
+# unprivileged user who has nothing but access to a KVM device node (no root needed), and its
+# default guest, found relative to itself.
 . "$(dirname "$0")/../lib/guest.sh"
 require_kvm
 command -v setpriv >/dev/null || fail "setpriv is not installed (make deps installs util-linux)"
@@ -11,9 +11,9 @@ build=$(dirname "$KVMINI")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-package.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp" # the unprivileged run must reach it
-cmake --install "$build" --prefix "$tmp/usr" >"$tmp/install.log" 2>&1 ||
-    fail "cmake --install failed: $(tail -3 "$tmp/install.log")"
-installed=$tmp/usr/bin/kvmini
+installed=$build/package-root/usr/bin/kvmini
+[ -x "$installed" ] || fail "$installed is missing: run make package-check (make kvm-tests does)"
+"$installed" --version | grep -q "^kvmini " || fail "the packaged kvmini --version"
 
 KVMINI=$installed run_kvmini run --kernel "$TINY/hello.elf"
 expect_status 0
@@ -39,7 +39,7 @@ else
 fi
 
 # The default guest, installed with kvmini when it was built, is found relative to the binary.
-if [ -f "$build/guest/bzImage" ] && [ -f "$build/guest/initrd.cpio.gz" ]; then
+if [ -f "$build/package-root/usr/share/kvmini/guest/bzImage" ]; then
     KVMINI=$installed KVMINI_KVM_DEVICE=$tmp/absent run_kvmini run
     expect_status 69 # it got as far as opening KVM
     expect_err "$tmp/absent"

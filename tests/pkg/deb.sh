@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The Debian package, as a user gets it (no KVM needed, so it runs with the unit tests): CPack
-# builds it from this build tree; its Depends name the libraries kvmini links; unpacked into a
-# scratch root (dpkg -x) it holds kvmini, the manual page (every option, variable and exit status
-# of --help), bash completion, the docs and the default guest, which the unpacked kvmini finds
-# relative to itself. tests/kvm/package.sh runs guests from an installed tree.
+# deb.sh BUILD (make package-check): the Debian package, as a user gets it. CPack builds it from
+# BUILD; its Depends name the libraries kvmini links; unpacked (dpkg -x) into BUILD/package-root it
+# holds kvmini, the manual page (every option, variable and exit status of --help), bash
+# completion, the docs and the default guest, which the unpacked kvmini finds relative to itself.
+# tests/kvm/package.sh then runs guests with the kvmini of BUILD/package-root. No KVM needed here.
 set -u
 fail() {
     echo "FAIL: $*" >&2
@@ -13,7 +13,7 @@ fail() {
 for tool in cpack dpkg-deb dpkg-shlibdeps; do
     command -v "$tool" >/dev/null || fail "$tool is not installed (make deps installs it)"
 done
-build=$(dirname "$KVMINI")
+build=$(cd "${1:?usage: deb.sh BUILD}" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmini-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -27,8 +27,10 @@ for lib in libc6 libelf1 libseccomp2 libslirp0 liburing2; do
     [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib"
 done
 
-root=$tmp/root
+root=$build/package-root
+rm -rf "$root"
 dpkg -x "$deb" "$root" || fail "dpkg -x failed"
+chmod 755 "$root" # an unprivileged user runs kvmini from it (tests/kvm/package.sh)
 for f in usr/bin/kvmini usr/share/man/man1/kvmini.1 usr/share/bash-completion/completions/kvmini \
     usr/share/doc/kvmini/README.md usr/share/doc/kvmini/security.md; do
     [ -f "$root/$f" ] || fail "the package has no /$f"
@@ -54,4 +56,4 @@ else
     [ "$status" = 64 ] && [[ $err == *"no default guest"*"$root/usr/bin/../share/kvmini/guest"* ]] ||
         fail "without a default guest: status $status, '$err'"
 fi
-echo "PASS"
+echo "package-check: $(basename "$deb") is good; unpacked in $root"
