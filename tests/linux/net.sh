@@ -33,6 +33,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Waits for the kvmini started by start_linux, shows its log $1, and sets STATUS.
+finish_kvmini() {
+	STATUS=0
+	wait "$KVMINI_PID" || STATUS=$?
+	KVMINI_PID=
+	cat "$1"
+}
+
 # Waits until something listens on TCP port $1 (python starts slowly under emulation).
 wait_listening() {
 	for _ in $(seq 300); do
@@ -83,10 +91,7 @@ start_linux "$log" "$K" "$I" "$cmd" --mem 512M --net tap=kvtap0 --stats
 wait_for_output "$log" '^NET-UP' 240 || fail "the guest never brought eth0 up: $(tail -20 "$log")"
 ping -c 3 -W 5 10.9.0.2 >/dev/null || fail "the host cannot ping the guest"
 echo "host pinged the guest: ok"
-STATUS=0
-wait "$KVMINI_PID" || STATUS=$?
-KVMINI_PID=
-cat "$log"
+finish_kvmini "$log"
 expect_status 0
 grep -q '^GUEST-PINGED' "$log" || fail "the guest could not ping the host"
 sent=$(sed -n 's/^SENT \([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')
@@ -123,10 +128,7 @@ start_linux "$log" "$K" "$I" "$cmd" --net "user,hostfwd=tcp:127.0.0.1:$fwd-:80" 
 wait_for_output "$log" '^HTTPD-UP' 240 || fail "the guest's server never came up: $(tail -30 "$log")"
 got=$(curl -s --max-time 20 "http://127.0.0.1:$fwd/hello.txt") || true
 kill -TERM "$KVMINI_PID"
-STATUS=0
-wait "$KVMINI_PID" || STATUS=$?
-KVMINI_PID=
-cat "$log"
+finish_kvmini "$log"
 expect_status 143
 grep -q '^LEASE 10.0.2.15 10.0.2.2' "$log" || fail "no DHCP lease of 10.0.2.15 via 10.0.2.2"
 fetched=$(sed -n 's/^FETCHED \([0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')

@@ -21,17 +21,17 @@
 #include "tests/unit/two_queues.h"
 #include "tests/unit/unit.h"
 
-#define RAM_BASE 0x100000ULL
+#define RAM_BASE TQ_RAM_BASE
 #define RAM_SIZE (4ULL << 20)
 #define QSIZE    64
 #define HDR      12
-#define RX_DESC  (RAM_BASE + 0x0000)
-#define RX_AVAIL (RAM_BASE + 0x1000)
-#define RX_USED  (RAM_BASE + 0x2000)
-#define TX_DESC  (RAM_BASE + 0x4000)
-#define TX_AVAIL (RAM_BASE + 0x5000)
-#define TX_USED  (RAM_BASE + 0x6000)
-#define BUF(i)   (RAM_BASE + 0x10000 + 0x10000ULL * (i)) /* 64 KiB each */
+#define RX_DESC  TQ_RX_DESC
+#define RX_AVAIL TQ_RX_AVAIL
+#define RX_USED  TQ_RX_USED
+#define TX_DESC  TQ_TX_DESC
+#define TX_AVAIL TQ_TX_AVAIL
+#define TX_USED  TQ_TX_USED
+#define BUF(i)   (TQ_DATA + 0x10000ULL * (i)) /* 64 KiB each */
 #define F(bit)   (1ULL << (bit))
 
 /* ---- The fake backend: frames in a list each way, under a lock (loop thread vs test). ---- */

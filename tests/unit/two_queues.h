@@ -12,6 +12,16 @@
 #include "devices/virtio/virtio.h"
 #include "tests/unit/fake_ring.h"
 
+/* Where the tests put guest RAM and both queues' tables; buffers go from TQ_DATA up. */
+#define TQ_RAM_BASE 0x100000ULL
+#define TQ_RX_DESC  (TQ_RAM_BASE + 0x0000)
+#define TQ_RX_AVAIL (TQ_RAM_BASE + 0x1000)
+#define TQ_RX_USED  (TQ_RAM_BASE + 0x2000)
+#define TQ_TX_DESC  (TQ_RAM_BASE + 0x4000)
+#define TQ_TX_AVAIL (TQ_RAM_BASE + 0x5000)
+#define TQ_TX_USED  (TQ_RAM_BASE + 0x6000)
+#define TQ_DATA     (TQ_RAM_BASE + 0x10000)
+
 /* Queue q of size entries at the given tables, enabled. */
 static inline void tq_queue(struct virtio_dev *d, unsigned int q, uint16_t size, uint64_t desc,
                             uint64_t avail, uint64_t used)
