@@ -17,8 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <slirp/libslirp.h>
-
+#include "devices/net/slirp_lib.h"
 #include "vmm/core/log.h"
 
 /* A NIC's ring, roughly: past this the guest is not reading, and TCP will retransmit. */
@@ -46,6 +45,7 @@ struct fd_watch {
 
 struct net_user {
     struct net_backend be;
+    struct slirp_lib lib;
     Slirp *slirp;
     struct evloop *loop; /* once started */
     struct net_backend_events ev;
@@ -293,7 +293,7 @@ static void nu_run_timers(struct net_user *u)
             continue;
         }
         t->expire_ms = -1;
-        slirp_handle_timer(u->slirp, t->id, t->cb_opaque);
+        u->lib.handle_timer(u->slirp, t->id, t->cb_opaque);
         t = u->timers;
     }
 }
@@ -312,14 +312,14 @@ static void nu_tick(void *opaque, uint32_t events)
     u->kicked = false;
     nu_run_timers(u);
     u->nr_pfd = 0;
-    slirp_pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
+    u->lib.pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
     rc = poll(u->pfd, u->nr_pfd, 0);
-    slirp_pollfds_poll(u->slirp, rc < 0, cb_get_revents, u);
+    u->lib.pollfds_poll(u->slirp, rc < 0, cb_get_revents, u);
 
     /* That may have opened or closed sockets and changed what the others wait for. */
     timeout = UINT32_MAX;
     u->nr_pfd = 0;
-    slirp_pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
+    u->lib.pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
     nu_sync(u);
     /* At most 1 s, even when idle: libslirp's TCP timers and UDP expiry run from the polls. */
     u->poll_due = cb_clock_get_ns(NULL) + (int64_t)timeout * 1000000;
@@ -388,7 +388,7 @@ static int nu_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
         memcpy(u->txbuf + len, iov[i].iov_base, iov[i].iov_len);
         len += iov[i].iov_len;
     }
-    slirp_input(u->slirp, u->txbuf, (int)len);
+    u->lib.input(u->slirp, u->txbuf, (int)len);
     /*
      * A tick soon watches the sockets the frame opened and hands over the replies: from the
      * loop, not from here, so that rx_ready never runs inside the device's own send.
@@ -406,7 +406,7 @@ static void nu_destroy(struct net_backend *be)
         evloop_del(u->loop, u->epfd);
     }
     /* Before the closes: its unregister_poll_fd and timer_free callbacks use epfd and timers. */
-    slirp_cleanup(u->slirp);
+    u->lib.cleanup(u->slirp);
     close(u->tfd);
     close(u->epfd);
     while (u->timers)
@@ -420,6 +420,7 @@ static void nu_destroy(struct net_backend *be)
     free(u->pfd);
     free(u->fds);
     free(u->txbuf);
+    slirp_lib_close(&u->lib);
     free(u);
 }
 
@@ -449,7 +450,7 @@ static int nu_add_fwds(struct net_user *u, const struct net_user_options *o, cha
         if (f->guest_addr.s_addr)
             guest = f->guest_addr;
         errno = 0;
-        if (!slirp_add_hostfwd(u->slirp, f->udp, f->host_addr, f->host_port, guest, f->guest_port))
+        if (!u->lib.add_hostfwd(u->slirp, f->udp, f->host_addr, f->host_port, guest, f->guest_port))
             continue;
         e = errno ? errno : EADDRINUSE; /* libslirp keeps bind()'s errno */
         why = e == EADDRINUSE      ? "the port is in use; pick another HOSTPORT"
@@ -506,9 +507,11 @@ int net_user_create(struct net_backend **out, const struct net_user_options *o, 
         rc = setup_error(err, len, "timerfd_create", -errno);
         goto err_close_ep;
     }
-    if (!(u->slirp = slirp_new(&cfg, &nu_callbacks, u))) {
-        rc = setup_error(err, len, "libslirp refused the configuration", -EINVAL);
+    if ((rc = slirp_lib_open(&u->lib, err, len)) < 0)
         goto err_close_timer;
+    if (!(u->slirp = u->lib.new_instance(&cfg, &nu_callbacks, u))) {
+        rc = setup_error(err, len, "libslirp refused the configuration", -EINVAL);
+        goto err_close_lib;
     }
     if ((rc = nu_add_fwds(u, o, err, len)) < 0)
         goto err_cleanup;
@@ -516,7 +519,9 @@ int net_user_create(struct net_backend **out, const struct net_user_options *o, 
     return 0;
 
 err_cleanup:
-    slirp_cleanup(u->slirp); /* with the forwards already made, and any timers */
+    u->lib.cleanup(u->slirp); /* with the forwards already made, and any timers */
+err_close_lib:
+    slirp_lib_close(&u->lib);
 err_close_timer:
     close(u->tfd);
 err_close_ep:
