@@ -54,6 +54,8 @@ struct net_backend_ops {
      * One whole frame, gathered from iov (header first if vnet_hdr). 0 when sent (or dropped by
      * the backend as a real network would drop it); -EAGAIN when the backend is full: nothing
      * was taken, send it again after tx_room; another -errno: the frame is lost (counted).
+     * Frames a send makes waiting (user networking answers at once) need no rx_ready: after
+     * sending, the device always calls recv until -EAGAIN.
      */
     int (*send)(struct net_backend *be, const struct iovec *iov, int iovcnt);
     /*

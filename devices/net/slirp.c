@@ -2,7 +2,8 @@
 /*
  * The user-mode network backend (slirp.h) on libslirp. A "tick" is one round of libslirp's poll
  * protocol: fill, poll(0), hand back the results, then fill again to learn what to watch next.
- * The event loop runs a tick when the epoll set of slirp's sockets or the timerfd fires.
+ * The event loop watches one epoll set, holding slirp's sockets and the timerfd, and runs a tick
+ * when it fires.
  */
 #include "devices/net/slirp.h"
 
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/net/epoll_set.h"
 #include "devices/net/slirp_lib.h"
 #include "vmm/core/log.h"
 
@@ -37,29 +39,24 @@ struct nu_timer {
     void *cb_opaque;
 };
 
-/* An fd of slirp's in the epoll set: its events | FD_ON (the events alone may be 0). */
-#define FD_ON (1u << 31)
-struct fd_watch {
-    uint32_t cur, want;
-};
-
 struct net_user {
     struct net_backend be;
     struct slirp_lib lib;
     Slirp *slirp;
     struct evloop *loop; /* once started */
     struct net_backend_events ev;
-    int epfd; /* slirp's sockets, as the last fill asked */
-    int tfd;  /* slirp's timers, its poll timeout, and kicks */
+    /* slirp's sockets as the last fill asked, and tfd: the one fd the loop watches */
+    struct epoll_set watch;
+    int tfd; /* slirp's timers, its poll timeout, and kicks */
     bool in_tick;
-    bool kicked;      /* a tick is wanted now */
-    bool rx_pending;  /* frames were queued since rx_ready was last called */
-    bool warned;      /* guest_error already logged */
-    int64_t poll_due; /* CLOCK_MONOTONIC ns: when slirp's TCP timers next want a poll */
+    bool in_send;      /* inside nu_send: the device reads what slirp_input queued right after */
+    bool kicked;       /* a tick is wanted now */
+    bool rx_pending;   /* frames were queued since rx_ready was last called */
+    bool warned;       /* guest_error already logged */
+    int64_t poll_due;  /* CLOCK_MONOTONIC ns: when slirp's TCP timers next want a poll */
+    int64_t armed_due; /* when the timerfd fires as last set; 0: it has fired since */
     struct pollfd *pfd;
     size_t nr_pfd, cap_pfd;
-    struct fd_watch *fds; /* indexed by fd */
-    size_t nr_fds;
     struct nu_timer *timers;
     struct rx_frame *head, **tail;
     size_t nr_frames, bytes;
@@ -85,6 +82,13 @@ static void nu_arm(struct net_user *u)
         if (t->expire_ms >= 0 && t->expire_ms * 1000000 < due)
             due = t->expire_ms * 1000000;
     due = due < 1 ? 1 : due; /* 0 would disarm it; a time in the past fires at once */
+    /*
+     * Set already for that time or sooner and not yet fired: leave it. A tick that comes early
+     * finds little to do, and costs less than a system call on every frame.
+     */
+    if (u->armed_due && u->armed_due <= due && u->armed_due > cb_clock_get_ns(NULL))
+        return;
+    u->armed_due = due;
     its.it_value.tv_sec = due / 1000000000;
     its.it_value.tv_nsec = due % 1000000000;
     timerfd_settime(u->tfd, TFD_TIMER_ABSTIME, &its, NULL);
@@ -119,9 +123,13 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     u->tail = &f->next;
     u->nr_frames++;
     u->bytes += len;
-    /* rx_ready waits for the end of the tick: we are inside libslirp, which the device calls. */
+    /*
+     * rx_ready waits for the end of the tick: we are inside libslirp, which the device calls.
+     * Frames that a send makes (an ACK, data the guest's window now lets through) need not even
+     * that: the device reads after every send (backend.h).
+     */
     u->rx_pending = true;
-    if (!u->in_tick)
+    if (!u->in_tick && !u->in_send)
         nu_kick(u);
     return (ssize_t)len;
 }
@@ -187,12 +195,7 @@ static void cb_register_poll_fd(int fd, void *opaque)
  */
 static void cb_unregister_poll_fd(int fd, void *opaque)
 {
-    struct net_user *u = opaque;
-
-    if ((size_t)fd < u->nr_fds && u->fds[fd].cur) {
-        epoll_ctl(u->epfd, EPOLL_CTL_DEL, fd, NULL);
-        u->fds[fd].cur = 0;
-    }
+    epoll_set_forget(&((struct net_user *)opaque)->watch, fd);
 }
 
 static void cb_notify(void *opaque)
@@ -254,32 +257,15 @@ static int cb_get_revents(int idx, void *opaque)
 /* Brings the epoll set to what the last fill (u->pfd) asked for. */
 static void nu_sync(struct net_user *u)
 {
+    /* One it cannot watch is still polled by every tick, which comes at least every 1 s. */
     for (size_t i = 0; i < u->nr_pfd; i++) {
         short pe = u->pfd[i].events;
 
-        /* One it cannot watch is still polled by every tick, which comes at least every 1 s. */
-        if (grow(&u->fds, &u->nr_fds, sizeof(*u->fds), (size_t)u->pfd[i].fd))
-            u->fds[u->pfd[i].fd].want |= FD_ON | (pe & POLLIN ? EPOLLIN : 0) |
-                                         (pe & POLLOUT ? EPOLLOUT : 0) |
-                                         (pe & POLLPRI ? EPOLLPRI : 0);
+        epoll_set_want(&u->watch, u->pfd[i].fd,
+                       (pe & POLLIN ? EPOLLIN : 0) | (pe & POLLOUT ? EPOLLOUT : 0) |
+                           (pe & POLLPRI ? EPOLLPRI : 0));
     }
-    for (size_t fd = 0; fd < u->nr_fds; fd++) {
-        struct fd_watch *f = &u->fds[fd];
-        struct epoll_event ev = { .events = f->want & ~FD_ON, .data.fd = (int)fd };
-        int op = f->cur ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-        int other = f->cur ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-
-        if (f->cur == f->want)
-            continue;
-        if (!f->want)
-            epoll_ctl(u->epfd, EPOLL_CTL_DEL, (int)fd, NULL);
-        /* Our set may be stale (an fd closed unannounced): then the other op does it. */
-        else if (epoll_ctl(u->epfd, op, (int)fd, &ev) < 0 &&
-                 epoll_ctl(u->epfd, other, (int)fd, &ev) < 0)
-            f->want = 0;
-        f->cur = f->want;
-        f->want = 0;
-    }
+    epoll_set_apply(&u->watch);
 }
 
 static void nu_run_timers(struct net_user *u)
@@ -298,6 +284,18 @@ static void nu_run_timers(struct net_user *u)
     }
 }
 
+/* Asks libslirp what to watch, and when it next wants a poll (poll_due). */
+static void nu_refresh(struct net_user *u)
+{
+    uint32_t timeout = UINT32_MAX;
+
+    u->nr_pfd = 0;
+    u->lib.pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
+    nu_sync(u);
+    /* At most 1 s, even when idle: libslirp's TCP timers and UDP expiry run from the polls. */
+    u->poll_due = cb_clock_get_ns(NULL) + (int64_t)timeout * 1000000;
+}
+
 static void nu_tick(void *opaque, uint32_t events)
 {
     struct net_user *u = opaque;
@@ -305,9 +303,9 @@ static void nu_tick(void *opaque, uint32_t events)
     uint64_t expirations;
     int rc;
 
-    if (read(u->tfd, &expirations, sizeof(expirations)) < 0) {
-        /* EAGAIN: the epoll set fired, not the timer. */
-    }
+    if (read(u->tfd, &expirations, sizeof(expirations)) == sizeof(expirations))
+        u->armed_due = 0;
+    /* else EAGAIN: a socket woke us, not the timer. */
     u->in_tick = true;
     u->kicked = false;
     nu_run_timers(u);
@@ -317,12 +315,7 @@ static void nu_tick(void *opaque, uint32_t events)
     u->lib.pollfds_poll(u->slirp, rc < 0, cb_get_revents, u);
 
     /* That may have opened or closed sockets and changed what the others wait for. */
-    timeout = UINT32_MAX;
-    u->nr_pfd = 0;
-    u->lib.pollfds_fill(u->slirp, &timeout, cb_add_poll, u);
-    nu_sync(u);
-    /* At most 1 s, even when idle: libslirp's TCP timers and UDP expiry run from the polls. */
-    u->poll_due = cb_clock_get_ns(NULL) + (int64_t)timeout * 1000000;
+    nu_refresh(u);
     u->in_tick = false;
     nu_arm(u);
 
@@ -343,18 +336,13 @@ static int nu_start(struct net_backend *be, struct evloop *loop,
     if (u->loop)
         return -EBUSY;
     u->ev = *ev;
-    if ((rc = evloop_add(loop, u->epfd, EPOLLIN, nu_tick, u)) < 0)
+    /* One source, so that a socket and the timer ready at once make one tick, not two. */
+    if ((rc = evloop_add(loop, u->watch.epfd, EPOLLIN, nu_tick, u)) < 0)
         return rc;
-    if ((rc = evloop_add(loop, u->tfd, EPOLLIN, nu_tick, u)) < 0)
-        goto err_del_ep;
     u->loop = loop;
     /* The first tick puts the forwarded ports' listening sockets in the epoll set. */
     nu_kick(u);
     return 0;
-
-err_del_ep:
-    evloop_del(loop, u->epfd);
-    return rc;
 }
 
 static ssize_t nu_recv(struct net_backend *be, void *buf, size_t len)
@@ -388,12 +376,17 @@ static int nu_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
         memcpy(u->txbuf + len, iov[i].iov_base, iov[i].iov_len);
         len += iov[i].iov_len;
     }
+    u->in_send = true;
     u->lib.input(u->slirp, u->txbuf, (int)len);
+    u->in_send = false;
     /*
-     * A tick soon watches the sockets the frame opened and hands over the replies: from the
-     * loop, not from here, so that rx_ready never runs inside the device's own send.
+     * No tick for it: libslirp has written what it could to the host's socket already, and the
+     * device reads the replies it made after this send. What is left is to watch the sockets the
+     * frame opened or changed, and to poll when a timer it started (a delayed ACK) is due.
      */
-    nu_kick(u);
+    nu_refresh(u);
+    if (!u->kicked)
+        nu_arm(u);
     return 0;
 }
 
@@ -401,14 +394,12 @@ static void nu_destroy(struct net_backend *be)
 {
     struct net_user *u = (struct net_user *)be;
 
-    if (u->loop) {
-        evloop_del(u->loop, u->tfd);
-        evloop_del(u->loop, u->epfd);
-    }
-    /* Before the closes: its unregister_poll_fd and timer_free callbacks use epfd and timers. */
+    if (u->loop)
+        evloop_del(u->loop, u->watch.epfd);
+    /* Before the closes: its unregister_poll_fd and timer_free callbacks use watch and timers. */
     u->lib.cleanup(u->slirp);
     close(u->tfd);
-    close(u->epfd);
+    epoll_set_fini(&u->watch);
     while (u->timers)
         cb_timer_free(u->timers, u);
     while (u->head) {
@@ -418,7 +409,6 @@ static void nu_destroy(struct net_backend *be)
         free(f);
     }
     free(u->pfd);
-    free(u->fds);
     free(u->txbuf);
     slirp_lib_close(&u->lib);
     free(u);
@@ -499,13 +489,19 @@ int net_user_create(struct net_backend **out, const struct net_user_options *o, 
     }
     u->be = (struct net_backend){ .ops = &nu_ops, .name = "user" };
     u->tail = &u->head;
-    if ((u->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-        rc = setup_error(err, len, "epoll_create1", -errno);
+    if ((rc = epoll_set_init(&u->watch)) < 0) {
+        rc = setup_error(err, len, "epoll_create1", rc);
         goto err_free;
     }
     if ((u->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
         rc = setup_error(err, len, "timerfd_create", -errno);
         goto err_close_ep;
+    }
+    /* Beside the set's own fds: slirp does not know it, so no round ever drops it. */
+    if (epoll_ctl(u->watch.epfd, EPOLL_CTL_ADD, u->tfd,
+                  &(struct epoll_event){ .events = EPOLLIN, .data.fd = u->tfd }) < 0) {
+        rc = setup_error(err, len, "epoll_ctl", -errno);
+        goto err_close_timer;
     }
     if ((rc = slirp_lib_open(&u->lib, err, len)) < 0)
         goto err_close_timer;
@@ -525,7 +521,7 @@ err_close_lib:
 err_close_timer:
     close(u->tfd);
 err_close_ep:
-    close(u->epfd);
+    epoll_set_fini(&u->watch);
 err_free:
     if (u)
         free(u->txbuf);

@@ -371,7 +371,7 @@ static void on_tx_room(void *ctx)
 
     pthread_mutex_lock(&n->lock);
     if (__atomic_load_n(&n->running, __ATOMIC_ACQUIRE) && n->configured)
-        process_tx(n);
+        serve(n); /* and so reads what the sends made waiting (backend.h) */
     pthread_mutex_unlock(&n->lock);
 }
 

@@ -7,6 +7,7 @@ kvmini_unit_test(test_net_user
     ${CMAKE_SOURCE_DIR}/tests/unit/test_net_user.c
     ${CMAKE_SOURCE_DIR}/devices/net/slirp.c
     ${CMAKE_SOURCE_DIR}/devices/net/slirp_lib.c
+    ${CMAKE_SOURCE_DIR}/devices/net/epoll_set.c
     ${CMAKE_SOURCE_DIR}/vmm/core/evloop.c
     ${CMAKE_SOURCE_DIR}/vmm/core/threads.c
     ${CMAKE_SOURCE_DIR}/vmm/core/fatal.c
@@ -16,3 +17,8 @@ kvmini_unit_test(test_net_user
 pkg_check_modules(LIBSLIRP REQUIRED slirp)
 target_include_directories(test_net_user SYSTEM PRIVATE ${LIBSLIRP_INCLUDE_DIRS})
 set_tests_properties(test_net_user PROPERTIES TIMEOUT 60)
+
+# The epoll set that follows libslirp's poll list (devices/net/epoll_set.c).
+kvmini_unit_test(test_epoll_set
+    ${CMAKE_SOURCE_DIR}/tests/unit/test_epoll_set.c
+    ${CMAKE_SOURCE_DIR}/devices/net/epoll_set.c)

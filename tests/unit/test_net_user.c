@@ -136,6 +136,14 @@ static long ms_since(const struct timespec *t0)
     return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+static long ms_since_us(const struct timespec *t0)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1000000 + (now.tv_nsec - t0->tv_nsec) / 1000;
+}
+
 /* Runs fn(t, arg) on the loop thread and waits for it. */
 static void on_loop(struct tb *t, job_fn fn, void *arg)
 {
@@ -339,14 +347,15 @@ static size_t arp_frame(uint8_t *p, uint16_t op, const uint8_t *tha, uint32_t tp
 }
 
 /* A TCP segment with an MSS option from the guest; checksummed. */
-static size_t tcp_frame(uint8_t *p, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
-                        uint32_t ack, uint8_t flags)
+/* A TCP segment from the guest, with an MSS option and len bytes of payload. */
+static size_t tcp_segment(uint8_t *p, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+                          uint32_t ack, uint8_t flags, const void *data, size_t len)
 {
     size_t n = put_eth(p, slirp_mac, 0x0800);
     uint8_t *tcp = p + n + 20;
     uint32_t sum;
 
-    put_ip(p + n, 6, GUEST_IP, dst, 24);
+    put_ip(p + n, 6, GUEST_IP, dst, 24 + len);
     memset(tcp, 0, 24);
     put16(tcp, sport);
     put16(tcp + 2, dport);
@@ -358,10 +367,17 @@ static size_t tcp_frame(uint8_t *p, uint32_t dst, uint16_t sport, uint16_t dport
     tcp[20] = 2; /* MSS 1460 */
     tcp[21] = 4;
     put16(tcp + 22, 1460);
+    memcpy(tcp + 24, data, len);
     /* The pseudo-header: addresses, protocol, TCP length. */
-    sum = sum16(p + n + 12, 8, 6 + 24);
-    put16(tcp + 16, fold(sum16(tcp, 24, sum)));
-    return n + 20 + 24;
+    sum = sum16(p + n + 12, 8, 6 + 24 + (uint32_t)len);
+    put16(tcp + 16, fold(sum16(tcp, 24 + len, sum)));
+    return n + 20 + 24 + len;
+}
+
+static size_t tcp_frame(uint8_t *p, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq,
+                        uint32_t ack, uint8_t flags)
+{
+    return tcp_segment(p, dst, sport, dport, seq, ack, flags, NULL, 0);
 }
 
 static bool is_ipv4(const struct frame *f, uint8_t proto)
@@ -523,30 +539,106 @@ START_TEST(arp_request_for_gateway_gets_reply)
 }
 END_TEST
 
+/* A connection from the guest's port sport to a listening socket on the host's loopback. */
+struct conn {
+    struct tcp_match m; /* the host's segments to the guest */
+    int listener, host; /* the host's ends: listening, and accepted */
+    uint16_t port;      /* the host's */
+    uint32_t isn;       /* the host side's first sequence number */
+};
+
+/* SYN, SYN-ACK (checked), and with ack, the guest's ACK; then the host accepts. */
+static void tcp_connect(struct tb *t, struct conn *c, uint16_t sport, bool ack)
+{
+    struct pollfd pfd = { .events = POLLIN };
+    uint8_t p[128];
+    struct frame *f;
+
+    c->listener = pfd.fd = host_socket(SOCK_STREAM, true, &c->port);
+    c->m = (struct tcp_match){
+        .src = HOST_IP, .dst = GUEST_IP, .sport = c->port, .dport = sport, .flags = 0x12
+    };
+    guest_send(t, p, tcp_frame(p, HOST_IP, sport, c->port, 1000, 0, 0x02));
+    f = wait_tcp(t, &c->m);
+    ck_assert_msg(f, "no SYN-ACK from 10.0.2.2:%u", c->port);
+    ck_assert_uint_eq(be32(l4(f) + 8), 1001); /* acks our SYN */
+    c->isn = be32(l4(f) + 4);
+    free(f);
+    if (ack)
+        guest_send(t, p, tcp_frame(p, HOST_IP, sport, c->port, 1001, c->isn + 1, 0x10));
+    ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
+    c->host = accept(c->listener, NULL, NULL);
+    ck_assert_int_ge(c->host, 0);
+}
+
+static void tcp_close(struct conn *c)
+{
+    close(c->host);
+    close(c->listener);
+}
+
 START_TEST(tcp_to_gateway_reaches_host_loopback)
 {
     struct tb *t = tb_new(&no_fwd);
-    struct tcp_match m = {
-        .src = HOST_IP, .dst = GUEST_IP, .sport = 0, .dport = 40001, .flags = 0x12
-    };
-    struct pollfd pfd = { .events = POLLIN };
-    uint16_t port;
-    uint8_t p[128];
-    struct frame *f;
-    int c;
+    struct conn c;
 
-    pfd.fd = host_socket(SOCK_STREAM, true, &port);
-    m.sport = port;
-    guest_send(t, p, tcp_frame(p, HOST_IP, 40001, port, 1000, 0, 0x02));
-    f = wait_tcp(t, &m);
-    ck_assert_msg(f, "no SYN-ACK from 10.0.2.2:%u", port);
-    ck_assert_uint_eq(be32(l4(f) + 8), 1001); /* acks our SYN */
-    free(f);
-    ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
-    c = accept(pfd.fd, NULL, NULL);
-    ck_assert_int_ge(c, 0);
-    close(c);
-    close(pfd.fd);
+    tcp_connect(t, &c, 40001, false);
+    tcp_close(&c);
+    tb_free(t);
+}
+END_TEST
+
+/* A segment from the host's side of the connection m names that carries data. */
+static bool pred_tcp_data(const struct frame *f, const void *arg)
+{
+    const struct tcp_match *m = arg;
+
+    return is_ipv4(f, 6) && be16(l4(f)) == m->sport && be16(l4(f) + 2) == m->dport &&
+           be16(f->data + 16) > 20 + (l4(f)[12] >> 4) * 4;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * Request and response, as netbench's rr does: the guest sends a byte, the host answers one. The
+ * answer must reach the guest as soon as the host's socket has it: the socket's readiness wakes
+ * the loop, and nothing else keeps it busy meanwhile.
+ */
+#define RR_ROUNDS 40
+START_TEST(reply_reaches_guest_at_once)
+{
+    struct tb *t = tb_new(&no_fwd);
+    long us[RR_ROUNDS];
+    uint8_t p[128], byte = 'r';
+    struct conn c;
+
+    tcp_connect(t, &c, 40002, true);
+    for (uint32_t i = 0; i < RR_ROUNDS; i++) {
+        struct pollfd cp = { .fd = c.host, .events = POLLIN };
+        struct timespec t0;
+        struct frame *f;
+
+        guest_send(t, p,
+                   tcp_segment(p, HOST_IP, 40002, c.port, 1001 + i, c.isn + 1 + i, 0x18, &byte, 1));
+        ck_assert_int_eq(poll(&cp, 1, WAIT_MS), 1);
+        ck_assert_int_eq(recv(c.host, &byte, 1, 0), 1);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ck_assert_int_eq(send(c.host, &byte, 1, 0), 1);
+        f = tb_wait(t, pred_tcp_data, &c.m, WAIT_MS);
+        ck_assert_msg(f, "round %u: no answer", i);
+        us[i] = ms_since_us(&t0);
+        free(f);
+    }
+    qsort(us, RR_ROUNDS, sizeof(us[0]), cmp_long);
+    /* Natively tens of microseconds; a 2 ms timer would put the median at 2000 and more. */
+    ck_assert_msg(us[RR_ROUNDS / 2] < 1000, "median answer after %ld us (min %ld, max %ld)",
+                  us[RR_ROUNDS / 2], us[0], us[RR_ROUNDS - 1]);
+    tcp_close(&c);
     tb_free(t);
 }
 END_TEST
@@ -767,6 +859,7 @@ static Suite *net_user_suite(void)
     tcase_add_test(tc, dhcp_discover_gets_offer);
     tcase_add_test(tc, arp_request_for_gateway_gets_reply);
     tcase_add_test(tc, tcp_to_gateway_reaches_host_loopback);
+    tcase_add_test(tc, reply_reaches_guest_at_once);
     tcase_add_test(tc, udp_to_gateway_and_back);
     tcase_add_test(tc, hostfwd_reaches_guest_port);
     tcase_add_test(tc, hostfwd_port_in_use_is_named);
