@@ -367,7 +367,8 @@ static size_t tcp_segment(uint8_t *p, uint32_t dst, uint16_t sport, uint16_t dpo
     tcp[20] = 2; /* MSS 1460 */
     tcp[21] = 4;
     put16(tcp + 22, 1460);
-    memcpy(tcp + 24, data, len);
+    if (len)
+        memcpy(tcp + 24, data, len);
     /* The pseudo-header: addresses, protocol, TCP length. */
     sum = sum16(p + n + 12, 8, 6 + 24 + (uint32_t)len);
     put16(tcp + 16, fold(sum16(tcp, 24 + len, sum)));
