@@ -78,6 +78,13 @@ def net_targets(net):
     return targets
 
 
+def _command(st, key):
+    """A command of net.txt as a reader would type it: the sizes filled in (netphase writes MIB
+    and RR for them), no shell escapes."""
+    cmd = st[key].replace("\\,", ",").replace("\\ ", " ")
+    return cmd.replace("MIBM", f"{st['mib']}M").replace("--rr RR", f"--rr {st['rr']}")
+
+
 def net_section_md(w, net, in_rig):
     st, res, r = net["settings"], net["results"], net["ratios"]
     w("## virtio-net network")
@@ -137,10 +144,10 @@ def net_section_md(w, net, in_rig):
           f"{r[f'{a}_vs_veth_send']:.2f}x and {r[f'{a}_vs_veth_recv']:.2f}x the throughput, "
           f"{r[f'{a}_vs_veth_rr_p50']:.1f}x the round trip.")
     w("")
-    w(f"Commands: `{st['kvmini_cmd']}`; `{st['qemu_cmd']}` (QEMU reports the guest's 0 as exit "
-      "status 1; every run was checked to exit with exactly that, kvmini's with 0); the veth "
-      f"client: `{st['veth_cmd']}`. The guest's command over TAP: `{st['guest_tap']}`; over user "
-      "networking it first runs `udhcpc`.")
+    w(f"Commands: `{_command(st, 'kvmini_cmd')}`; `{_command(st, 'qemu_cmd')}` (QEMU reports the "
+      "guest's 0 as exit status 1; every run was checked to exit with exactly that, kvmini's with "
+      f"0); the veth client: `{_command(st, 'veth_cmd')}`. The guest's command over TAP: "
+      f"`{_command(st, 'guest_tap').rstrip(';')}`; over user networking it first runs `udhcpc`.")
     if in_rig:
         w("")
         w("In the rig every guest instruction is TCG-emulated and each queue notification and "
